@@ -1,0 +1,1 @@
+"""egov: extract, validate, load and measure Vietnamese one-stop-shop portal data."""
