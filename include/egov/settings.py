@@ -1,0 +1,94 @@
+"""Deployment settings from the environment and the portals file (interfaces.md)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import egov
+
+INCLUDE_DIR = Path(egov.__file__).resolve().parent.parent
+
+
+class ConfigError(ValueError):
+    """A deployment setting or file is wrong; the message names it."""
+
+
+@dataclass(frozen=True)
+class PortalConfig:
+    code: str
+    name: str
+    conn_id: str
+
+
+def portals_file() -> Path:
+    return Path(os.environ.get("EGOV_PORTALS_FILE") or INCLUDE_DIR / "config" / "portals.yaml")
+
+
+def load_portals(path: Path | None = None) -> list[PortalConfig]:
+    import yaml
+
+    path = Path(path or portals_file())
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: portals file not found") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    items = doc.get("portals") if isinstance(doc, dict) else None
+    if not isinstance(items, list):
+        raise ConfigError(f"{path}: portals: must be a list")
+    portals, seen = [], set()
+    for i, item in enumerate(items):
+        where = f"{path}: portals[{i}]"
+        if not isinstance(item, dict):
+            raise ConfigError(f"{where}: must be a mapping")
+        for key in ("code", "conn_id"):
+            if not isinstance(item.get(key), str) or not item[key].strip():
+                raise ConfigError(f"{where}.{key}: required text")
+        if item["code"] in seen:
+            raise ConfigError(f"{where}.code: duplicate portal code {item['code']!r}")
+        seen.add(item["code"])
+        portals.append(PortalConfig(item["code"], str(item.get("name") or item["code"]),
+                                    item["conn_id"]))
+    return portals
+
+
+def history_start() -> date:
+    raw = os.environ.get("EGOV_HISTORY_START", "2021-01-01")
+    try:
+        return date.fromisoformat(raw)
+    except ValueError as exc:
+        raise ConfigError(f"EGOV_HISTORY_START: not a date (YYYY-MM-DD): {raw!r}") from exc
+
+
+def watermark_overlap() -> timedelta:
+    """How far before the watermark each incremental window starts again."""
+    return timedelta(minutes=int(os.environ.get("EGOV_WATERMARK_OVERLAP_MINUTES", "120")))
+
+
+def raw_zone_root() -> str:
+    """Where raw pages are kept: a local folder or any ObjectStoragePath URL."""
+    from egov.warehouse.db import airflow_home
+
+    return os.environ.get("EGOV_RAW_DIR") or str(airflow_home() / "egov_raw")
+
+
+def page_size() -> int:
+    return int(os.environ.get("EGOV_PAGE_SIZE", "1000"))
+
+
+def pii_key() -> bytes | None:
+    """Key for hashing applicants' ID numbers: EGOV_PII_KEY or the connection `egov_pii_key`."""
+    key = os.environ.get("EGOV_PII_KEY")
+    if key:
+        return key.encode()
+    try:
+        from airflow.sdk import BaseHook
+
+        conn = BaseHook.get_connection("egov_pii_key")
+    except Exception:  # noqa: BLE001 - not configured
+        return None
+    return conn.password.encode() if conn and conn.password else None

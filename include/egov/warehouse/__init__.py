@@ -1,0 +1,1 @@
+"""The warehouse: schema, migrations, connection and loads."""

@@ -1,0 +1,214 @@
+"""Warehouse tables (SQLAlchemy Core). Migrations in `migrations/` create them; BI reads them.
+
+Local times (Asia/Ho_Chi_Minh) are stored naive, as the portals send them; `*_date`
+columns hold their calendar day so indicator SQL compares dates the same way on every
+database.
+"""
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    PrimaryKeyConstraint,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+dim_unit = Table(
+    "dim_unit",
+    metadata,
+    Column("unit_code", String(64), primary_key=True),
+    Column("portal_code", String(64), nullable=False),
+    Column("unit_name", Text),
+    Column("parent_code", String(64)),
+    Column("unit_level", String(16)),
+    Column("run_id", Text),
+    Column("loaded_at", DateTime),
+    Index("ix_dim_unit_portal", "portal_code"),
+)
+
+# Every (ancestor, descendant) pair of the MaDonViCha tree, each unit being its own ancestor.
+unit_closure = Table(
+    "unit_closure",
+    metadata,
+    Column("ancestor_code", String(64), nullable=False),
+    Column("descendant_code", String(64), nullable=False),
+    Column("portal_code", String(64), nullable=False),
+    Column("depth", SmallInteger, nullable=False),
+    PrimaryKeyConstraint("ancestor_code", "descendant_code"),
+    Index("ix_unit_closure_descendant", "descendant_code"),
+)
+
+dim_procedure = Table(
+    "dim_procedure",
+    metadata,
+    Column("portal_code", String(64), nullable=False),
+    Column("procedure_code", String(128), nullable=False),
+    Column("procedure_name", Text),
+    Column("field_code", Text),
+    Column("field_name", Text),
+    Column("service_level", String(8)),
+    Column("full_online_eligible", Boolean, nullable=False),
+    Column("has_fee", Boolean, nullable=False),
+    Column("online_payment_offered", Boolean, nullable=False),
+    Column("on_national_portal", Boolean, nullable=False),
+    Column("run_id", Text),
+    Column("loaded_at", DateTime),
+    PrimaryKeyConstraint("portal_code", "procedure_code"),
+)
+
+procedure_unit = Table(
+    "procedure_unit",
+    metadata,
+    Column("portal_code", String(64), nullable=False),
+    Column("procedure_code", String(128), nullable=False),
+    Column("unit_code", String(64), nullable=False),
+    PrimaryKeyConstraint("portal_code", "procedure_code", "unit_code"),
+    Index("ix_procedure_unit_unit", "unit_code"),
+)
+
+fct_dossier = Table(
+    "fct_dossier",
+    metadata,
+    Column("portal_code", String(64), nullable=False),
+    Column("dossier_code", String(128), nullable=False),
+    Column("unit_code", String(64), nullable=False),
+    Column("procedure_code", String(128)),
+    Column("procedure_name", Text),
+    Column("field_code", Text),
+    Column("field_name", Text),
+    Column("is_certification", Boolean, nullable=False),
+    Column("channel", SmallInteger, nullable=False),
+    Column("service_level", String(8)),
+    Column("applicant_type", SmallInteger),
+    Column("applicant_id_hash", String(64)),
+    Column("status", SmallInteger, nullable=False),
+    Column("received_at", DateTime),
+    Column("due_at", DateTime),
+    Column("ended_at", DateTime),
+    Column("returned_at", DateTime),
+    Column("updated_at", DateTime, nullable=False),
+    Column("received_date", Date),
+    Column("due_date", Date),
+    Column("ended_date", Date),
+    Column("result_delivery", SmallInteger),
+    Column("online_payment", SmallInteger),
+    Column("has_digitized_papers", Boolean, nullable=False),
+    Column("fee_total", BigInteger, nullable=False),
+    Column("has_fee", Boolean, nullable=False),
+    Column("has_electronic_result", Boolean, nullable=False),
+    Column("supplement_requests", SmallInteger, nullable=False),
+    Column("satisfaction", SmallInteger),
+    Column("run_id", Text),
+    Column("loaded_at", DateTime),
+    PrimaryKeyConstraint("portal_code", "dossier_code"),
+    Index("ix_fct_dossier_unit_received", "unit_code", "received_date"),
+    Index("ix_fct_dossier_unit_ended", "unit_code", "ended_date"),
+)
+
+quarantine_record = Table(
+    "quarantine_record",
+    metadata,
+    Column("portal_code", String(64), nullable=False),
+    Column("record_key", String(128), nullable=False),
+    # NgayCapNhat as received ('' when missing): with record_key it names the version.
+    Column("version_key", String(64), nullable=False),
+    Column("rule", String(64), nullable=False),
+    Column("field", String(64)),
+    Column("value", Text),
+    Column("reason", Text, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("raw_page", Text),
+    Column("status", String(16), nullable=False),  # open | replayed
+    Column("run_id", Text),
+    Column("quarantined_at", DateTime),
+    PrimaryKeyConstraint("portal_code", "record_key", "version_key"),
+    Index("ix_quarantine_run", "run_id"),
+)
+
+etl_watermark = Table(
+    "etl_watermark",
+    metadata,
+    Column("portal_code", String(64), primary_key=True),
+    Column("updated_through", DateTime, nullable=False),
+    Column("run_id", Text),
+    Column("committed_at", DateTime),
+)
+
+etl_portal_run = Table(
+    "etl_portal_run",
+    metadata,
+    Column("run_id", String(250), nullable=False),
+    Column("portal_code", String(64), nullable=False),
+    Column("status", String(16), nullable=False),  # loaded | failed
+    Column("window_from", DateTime),
+    Column("window_to", DateTime),
+    Column("pages", Integer),
+    Column("records_received", Integer),
+    Column("records_distinct", Integer),
+    Column("duplicates_dropped", Integer),
+    Column("records_loaded", Integer),
+    Column("records_quarantined", Integer),
+    Column("records_stale", Integer),
+    Column("units", Integer),
+    Column("procedures", Integer),
+    Column("retries", Integer),
+    Column("seconds", Numeric(12, 3)),
+    Column("error", Text),
+    Column("finished_at", DateTime),
+    PrimaryKeyConstraint("run_id", "portal_code"),
+)
+
+mart_indicator_snapshot = Table(
+    "mart_indicator_snapshot",
+    metadata,
+    Column("as_of_date", Date, nullable=False),
+    Column("portal_code", Text, nullable=False),
+    Column("unit_code", String(64), nullable=False),
+    Column("indicator_code", String(64), nullable=False),
+    Column("period_type", String(8), nullable=False),
+    Column("period_start", Date, nullable=False),
+    Column("period_end", Date, nullable=False),
+    Column("numerator", Integer, nullable=False),
+    Column("denominator", Integer, nullable=False),
+    Column("value_pct", Numeric(7, 2)),
+    Column("run_id", Text),
+    Column("computed_at", DateTime),
+    PrimaryKeyConstraint(
+        "as_of_date", "unit_code", "indicator_code", "period_type", "period_start"
+    ),
+    Index("ix_mart_snapshot_portal_asof", "portal_code", "as_of_date"),
+)
+
+mart_target_evaluation = Table(
+    "mart_target_evaluation",
+    metadata,
+    Column("as_of_date", Date, nullable=False),
+    Column("plan_code", String(128), nullable=False),
+    Column("target_code", String(128), nullable=False),
+    Column("unit_code", String(64), nullable=False),
+    Column("indicator_code", String(64)),
+    Column("year", Integer, nullable=False),
+    Column("comparator", String(2), nullable=False),
+    Column("threshold_pct", Numeric(9, 4), nullable=False),
+    Column("value_pct", Numeric(7, 2)),
+    Column("numerator", Integer),
+    Column("denominator", Integer),
+    Column("status", String(16), nullable=False),
+    Column("clause", Text, nullable=False),
+    Column("portal_code", Text),
+    Column("plan_title", Text),
+    Column("run_id", Text),
+    Column("computed_at", DateTime),
+    PrimaryKeyConstraint("as_of_date", "plan_code", "target_code", "year"),
+)
