@@ -1,0 +1,123 @@
+"""
+### egov_nightly — are the provinces on track for their reform-plan targets?
+
+Every night at 01:00 Asia/Ho_Chi_Minh, for every portal in the portals file
+(`include/config/portals.yaml` or `EGOV_PORTALS_FILE`):
+
+1. **prepare** — check the plan files and settings, migrate the warehouse (Alembic);
+2. **portal.extract** (one mapped instance per portal) — units, catalogue and every record
+   change since the portal's watermark, each page kept in the raw zone;
+3. **portal.load** — the Great Expectations contract suite splits record versions into
+   loaded (`fct_dossier`) and quarantined (`quarantine_record`, with the rule broken);
+   the watermark moves only with the committed data;
+4. **compute** — indicator snapshots (`mart_indicator_snapshot`) for every unit of the
+   portals loaded, then every plan target (`mart_target_evaluation`);
+5. **finish** — prints the target report; fails the run naming any portal that failed.
+
+A run with logical date `T` reports as of the local day before `T`. Params: `as_of`
+(override that day), `portals` (a subset of portal codes), `full_refresh` (re-read every
+record since `EGOV_HISTORY_START`). Reruns replace the day's mart rows; see docs/operations.md.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import Param, dag, get_current_context, task, task_group
+
+LOCAL_TZ = "Asia/Ho_Chi_Minh"
+
+default_args = {
+    "owner": "egov-data",
+    "retries": int(os.environ.get("EGOV_TASK_RETRIES", "2")),
+    "retry_delay": timedelta(seconds=int(os.environ.get("EGOV_RETRY_DELAY_SECONDS", "300"))),
+    "retry_exponential_backoff": 2.0,
+    "max_retry_delay": timedelta(minutes=30),
+}
+
+
+@dag(
+    dag_id="egov_nightly",
+    schedule="0 1 * * *",
+    start_date=pendulum.datetime(2025, 1, 1, tz=LOCAL_TZ),
+    catchup=False,
+    max_active_runs=1,
+    default_args=default_args,
+    doc_md=__doc__,
+    tags=["egov", "cchc", "nightly"],
+    params={
+        "as_of": Param(None, type=["null", "string"], format="date",
+                       description="As-of day (YYYY-MM-DD); default: the local day before the logical date"),
+        "portals": Param(None, type=["null", "array"], items={"type": "string"},
+                         description="Portal codes to run; default: every configured portal"),
+        "full_refresh": Param(False, type="boolean",
+                              description="Re-read every record since EGOV_HISTORY_START"),
+    },
+)
+def egov_nightly():
+    @task(retries=0)
+    def prepare() -> list[dict]:
+        """One job per portal: {portal_code, as_of, full_refresh}."""
+        from egov.pipeline import prepare as run
+
+        ctx = get_current_context()
+        return run(params=dict(ctx["params"]), logical_date=ctx.get("logical_date"))
+
+    @task
+    def extract(job: dict) -> dict:
+        from egov.pipeline import extract as run_extract
+        from egov.pipeline import record_failure
+
+        run_id = get_current_context()["run_id"]
+        try:
+            return run_extract(job["portal_code"], run_id=run_id, full_refresh=job["full_refresh"])
+        except Exception as exc:
+            record_failure(job["portal_code"], run_id=run_id, error=exc)
+            from egov.portal_client import PortalAuthError
+
+            if isinstance(exc, PortalAuthError):  # wrong credentials: retrying cannot help
+                from airflow.sdk.exceptions import AirflowFailException
+
+                raise AirflowFailException(str(exc)) from exc
+            raise
+
+    @task
+    def load(extracted: dict) -> dict:
+        from egov.pipeline import load as run_load
+        from egov.pipeline import record_failure
+
+        run_id = get_current_context()["run_id"]
+        try:
+            return run_load(extracted, run_id=run_id)
+        except Exception as exc:
+            record_failure(extracted["portal_code"], run_id=run_id, error=exc)
+            raise
+
+    @task_group(group_id="portal")
+    def portal(job: dict):
+        return load(extract(job))
+
+    @task(trigger_rule="all_done", retries=1)
+    def compute(jobs: list[dict]) -> dict:
+        """Snapshots and targets for the portals loaded in this run (others failed)."""
+        from egov.pipeline import compute as run_compute
+
+        return run_compute(as_of=jobs[0]["as_of"], run_id=get_current_context()["run_id"])
+
+    @task(retries=0)
+    def finish(jobs: list[dict], computed: dict) -> str:
+        from egov.pipeline import finish as run_finish
+
+        return run_finish(requested=[j["portal_code"] for j in jobs], as_of=jobs[0]["as_of"],
+                          run_id=get_current_context()["run_id"])
+
+    jobs = prepare()
+    portals = portal.expand(job=jobs)
+    computed = compute(jobs)
+    portals >> computed
+    finish(jobs, computed)
+
+
+egov_nightly()

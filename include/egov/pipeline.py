@@ -1,0 +1,243 @@
+"""The nightly job's steps, one function per DAG task. Each takes and returns small,
+JSON-serialisable values (XCom); the data itself moves through the raw zone and warehouse."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import date, datetime
+from datetime import time as dtime
+
+from egov.settings import ConfigError, load_portals
+
+log = logging.getLogger(__name__)
+
+
+def _now() -> datetime:
+    return datetime.now().replace(microsecond=0)
+
+
+def _engine():
+    from egov.warehouse.db import make_engine
+
+    return make_engine()
+
+
+def prepare(*, params: dict, logical_date: datetime | None) -> list[dict]:
+    """Check plans and settings (before anything touches the warehouse), then migrate it."""
+    from egov.periods import as_of_for_logical_date
+    from egov.plans import load_plans
+    from egov.warehouse.db import safe_url, warehouse_url
+    from egov.warehouse.migrations import upgrade
+
+    plans = load_plans()
+    configured = load_portals()
+    codes = [p.code for p in configured]
+    wanted = params.get("portals") or codes
+    unknown = sorted(set(wanted) - set(codes))
+    if unknown:
+        raise ConfigError(f"params.portals: not configured: {', '.join(unknown)} "
+                          f"(configured: {', '.join(codes)})")
+    for plan in plans:
+        if plan.portal not in codes:
+            log.warning("plan %s (%s): portal %r is not configured; skipped",
+                        plan.code, plan.path, plan.portal)
+    if params.get("as_of"):
+        as_of = date.fromisoformat(str(params["as_of"]))
+    elif logical_date is not None:
+        as_of = as_of_for_logical_date(logical_date)
+    else:
+        raise ConfigError("no logical date and no params.as_of: cannot tell the as-of day")
+    url = warehouse_url()
+    log.info("warehouse %s: migrating", safe_url(url))
+    engine = _engine()
+    upgrade(engine)
+    engine.dispose()
+    log.info("as of %s; portals %s; %d plans", as_of, ", ".join(wanted), len(plans))
+    return [{"portal_code": c, "as_of": as_of.isoformat(),
+             "full_refresh": bool(params.get("full_refresh"))} for c in codes if c in wanted]
+
+
+def _portal(code: str):
+    for portal in load_portals():
+        if portal.code == code:
+            return portal
+    raise ConfigError(f"portal {code!r} is not in the portals file")
+
+
+def extract(portal_code: str, *, run_id: str, full_refresh: bool) -> dict:
+    """Pull units, catalogue and every record change since the watermark; keep raw pages."""
+    from egov.portal_client import client_from_connection
+    from egov.raw_zone import PageWriter
+    from egov.records import format_portal_time
+    from egov.settings import history_start, page_size, watermark_overlap
+    from egov.warehouse.load import read_watermark
+
+    portal = _portal(portal_code)
+    started = time.monotonic()
+    engine = _engine()
+    with engine.connect() as conn:
+        held = read_watermark(conn, portal_code)
+    engine.dispose()
+    if held is None or full_refresh:
+        window_from = datetime.combine(history_start(), dtime())
+    else:
+        window_from = held - watermark_overlap()
+    writer = PageWriter(portal_code, run_id)
+    client = client_from_connection(portal.conn_id, portal_code, on_page=writer.on_page,
+                                    page_size=page_size())
+    units = client.units()
+    procedures = client.procedures()
+    versions = 0
+    for page in client.iter_dossier_pages(format_portal_time(window_from), None):
+        versions += len(page)
+    seconds = round(time.monotonic() - started, 3)
+    manifest = writer.finish(
+        extracted_at=datetime.now().isoformat(timespec="seconds"),
+        window_from=window_from.isoformat(), window_to=None, watermark_before=(
+            held.isoformat() if held else None),
+        units=len(units), procedures=len(procedures), record_versions=versions,
+        retries=getattr(client, "retries", 0), seconds=seconds,
+    )
+    log.info("%s: %d pages, %d units, %d procedures, %d record versions since %s in %.1fs",
+             portal_code, len(writer.pages), len(units), len(procedures), versions,
+             window_from, seconds)
+    return {"portal_code": portal_code, "manifest": manifest}
+
+
+def load(extracted: dict, *, run_id: str) -> dict:
+    """Validate the kept pages with the GX suite and load them in one transaction."""
+    from egov.raw_zone import page_items, read_manifest
+    from egov.settings import pii_key
+    from egov.validation import validate_dossiers
+    from egov.warehouse import load as wl
+
+    started = time.monotonic()
+    portal_code, location = extracted["portal_code"], extracted["manifest"]
+    manifest = read_manifest(location)
+    units = page_items(location, "donvi")
+    procedures = page_items(location, "tthc")
+    received = page_items(location, "hoso")
+    distinct = _distinct_versions(received)
+    unit_codes = {u["MaDonVi"] for u in units if u.get("MaDonVi")}
+    outcome = validate_dossiers(distinct, unit_codes)
+    now = _now()
+    engine = _engine()
+    with engine.begin() as conn:
+        n_units = wl.replace_units(conn, portal_code, units, run_id=run_id, now=now)
+        n_procs = wl.replace_catalogue(conn, portal_code, procedures, run_id=run_id, now=now)
+        loaded = wl.upsert_dossiers(conn, portal_code, outcome.accepted, pii_key=pii_key(),
+                                    run_id=run_id, now=now)
+        wl.upsert_quarantine(conn, portal_code, outcome.rejected, run_id=run_id,
+                                           now=now, raw_location=location)
+        watermark = wl.advance_watermark(conn, portal_code, wl.newest_update(distinct),
+                                         run_id=run_id, now=now)
+        missing = wl.missing_records(conn, portal_code,
+                                     {wl.record_key(r) for r in distinct})
+        if missing:
+            raise RuntimeError(f"{portal_code}: {len(missing)} records neither loaded nor "
+                               f"quarantined, e.g. {sorted(missing)[:5]}")
+        stats = {
+            "run_id": run_id, "portal_code": portal_code, "status": "loaded",
+            "window_from": datetime.fromisoformat(manifest["window_from"]),
+            "window_to": None, "pages": len(manifest["pages"]),
+            "records_received": len(received), "records_distinct": len(distinct),
+            "duplicates_dropped": len(received) - len(distinct),
+            "records_loaded": len(outcome.accepted), "records_quarantined": len(outcome.rejected),
+            "records_stale": None, "units": n_units, "procedures": n_procs,
+            "retries": manifest.get("retries", 0),
+            "seconds": round(manifest.get("seconds", 0) + time.monotonic() - started, 3),
+            "error": None, "finished_at": now,
+        }
+        wl.record_portal_run(conn, stats)
+    engine.dispose()
+    for summary in outcome.expectations:
+        if not summary["success"]:
+            log.warning("%s: rule %s (%s) rejected %d of %d record versions", portal_code,
+                        summary["rule"], summary["field"], summary["unexpected_count"],
+                        summary["element_count"])
+    log.info("%s: run accounting %s; watermark %s; %d dossiers upserted", portal_code,
+             {k: stats[k] for k in ("pages", "records_received", "records_distinct",
+                                    "duplicates_dropped", "records_loaded",
+                                    "records_quarantined", "seconds")}, watermark, loaded)
+    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in stats.items()}
+
+
+def _distinct_versions(received: list[dict]) -> list[dict]:
+    """Each (record, NgayCapNhat) once: the same version seen on two pages is one version."""
+    from egov.records import record_key, version_key
+
+    seen: dict[tuple[str, str], dict] = {}
+    for rec in received:
+        seen[(record_key(rec), version_key(rec))] = rec
+    return list(seen.values())
+
+
+def record_failure(portal_code: str, *, run_id: str, error: BaseException) -> None:
+    """Note a failed portal in etl_portal_run so the run's end names it (best effort)."""
+    from egov.warehouse.load import record_portal_run
+
+    try:
+        engine = _engine()
+        with engine.begin() as conn:
+            record_portal_run(conn, {"run_id": run_id, "portal_code": portal_code,
+                                     "status": "failed", "error": str(error)[:2000],
+                                     "finished_at": _now()})
+        engine.dispose()
+    except Exception:  # noqa: BLE001 - the original error matters more
+        log.exception("could not record the failure of %s", portal_code)
+
+
+def loaded_portals(conn, run_id: str) -> list[str]:
+    from sqlalchemy import select
+
+    from egov.warehouse.schema import etl_portal_run
+
+    return sorted(conn.execute(select(etl_portal_run.c.portal_code).where(
+        etl_portal_run.c.run_id == run_id, etl_portal_run.c.status == "loaded")).scalars())
+
+
+def compute(*, as_of: str, run_id: str) -> dict:
+    """Indicator snapshots for every unit of the portals loaded in this run, then targets."""
+    from egov.indicators import compute_snapshots
+    from egov.periods import snapshot_periods
+    from egov.plans import load_plans
+    from egov.targets import evaluate_targets
+
+    day = date.fromisoformat(as_of)
+    plans = load_plans()
+    engine = _engine()
+    now = _now()
+    with engine.begin() as conn:
+        portals = loaded_portals(conn, run_id)
+        if not portals:
+            raise RuntimeError("no portal was loaded in this run: nothing to compute")
+        years = {y for p in plans if p.portal in portals
+                 for t in p.targets if t.indicator for y in t.thresholds}
+        periods = snapshot_periods(day, years)
+        rows = compute_snapshots(conn, portal_codes=portals, as_of=day, periods=periods,
+                                 run_id=run_id, computed_at=now)
+        evaluations = evaluate_targets(conn, plans, as_of=day, portal_codes=portals,
+                                       run_id=run_id, computed_at=now)
+    engine.dispose()
+    log.info("as of %s: %d snapshot rows for %s; %d target evaluations", day, rows,
+             ", ".join(portals), len(evaluations))
+    return {"as_of": as_of, "portals": portals, "snapshot_rows": rows,
+            "evaluations": len(evaluations)}
+
+
+def finish(*, requested: list[str], as_of: str, run_id: str) -> str:
+    """Print the target report; fail the run, naming them, if some portals were not loaded."""
+    from egov.report import target_report
+
+    engine = _engine()
+    with engine.connect() as conn:
+        loaded = loaded_portals(conn, run_id)
+        text = target_report(conn, date.fromisoformat(as_of))
+    engine.dispose()
+    log.info("target report as of %s\n%s", as_of, text)
+    failed = [p for p in requested if p not in loaded]
+    if failed:
+        raise RuntimeError(f"portals failed in this run: {', '.join(failed)} "
+                           f"(their units got no new snapshots)")
+    return text

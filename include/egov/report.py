@@ -1,0 +1,73 @@
+"""The target report: every target of every plan, as of a day, from mart_target_evaluation."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+
+STATUS_MARK = {"met": "MET", "missed": "MISSED", "on_track": "on track", "at_risk": "AT RISK",
+               "no_data": "no data", "not_measured": "not measured"}
+
+
+def _pct(value) -> str:
+    return "—" if value is None else f"{float(value):.2f}%"
+
+
+def evaluation_rows(conn, as_of: date) -> list[dict]:
+    from sqlalchemy import select
+
+    from egov.warehouse.schema import mart_target_evaluation as t
+
+    stmt = (select(t).where(t.c.as_of_date == as_of)
+            .order_by(t.c.plan_code, t.c.target_code, t.c.year))
+    return [dict(r._mapping) for r in conn.execute(stmt)]
+
+
+def target_report(conn, as_of: date) -> str:
+    rows = evaluation_rows(conn, as_of)
+    if not rows:
+        return f"No target evaluations as of {as_of}."
+    lines = [f"Target report as of {as_of}"]
+    counts: dict[str, int] = {}
+    plan = None
+    for r in rows:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+        if r["plan_code"] != plan:
+            plan = r["plan_code"]
+            lines += ["", f"== {plan}: {r.get('plan_title') or ''}"]
+        measured = r["indicator_code"] or "(not measured by portal data)"
+        figures = (f"{_pct(r['value_pct'])} ({r['numerator']}/{r['denominator']})"
+                   if r["denominator"] is not None else _pct(r["value_pct"]))
+        lines.append(
+            f"  {r['year']} {r['target_code']:<28} {STATUS_MARK.get(r['status'], r['status']):<13}"
+            f" {figures:<26} target {r['comparator']} {float(r['threshold_pct']):g}%"
+            f"  [{measured} @ {r['unit_code']}]"
+        )
+        lines.append(f"       “{r['clause']}”")
+    summary = ", ".join(f"{STATUS_MARK.get(k, k)}: {v}" for k, v in sorted(counts.items()))
+    lines += ["", f"{len(rows)} evaluations — {summary}"]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="Print the target report from the warehouse.")
+    parser.add_argument("--as-of", type=date.fromisoformat, help="default: the latest as-of day")
+    parser.add_argument("--url", help="SQLAlchemy URL (default: connection egov_warehouse)")
+    args = parser.parse_args(argv)
+    from sqlalchemy import func, select
+
+    from egov.warehouse.db import make_engine
+    from egov.warehouse.schema import mart_target_evaluation as t
+
+    engine = make_engine(args.url)
+    with engine.connect() as conn:
+        as_of = args.as_of or conn.execute(select(func.max(t.c.as_of_date))).scalar()
+        if as_of is None:
+            print("The warehouse holds no target evaluations yet.")
+            return 1
+        print(target_report(conn, as_of))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
