@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from egov.indicator_codes import ALL_INDICATORS
 from egov.plans import Plan, PlanError, default_plans_dir, load_plan_file, load_plans
 

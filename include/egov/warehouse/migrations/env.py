@@ -1,9 +1,10 @@
 """Alembic environment: the connection or URL comes from egov.warehouse.migrations."""
 
 from alembic import context
+from sqlalchemy import create_engine
+
 from egov.warehouse.db import warehouse_url
 from egov.warehouse.schema import metadata
-from sqlalchemy import create_engine
 
 config = context.config
 

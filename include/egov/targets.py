@@ -1,0 +1,203 @@
+"""Plan targets evaluated against the year snapshots (shared/spec/indicators.md, "Targets").
+
+`evaluate_targets` writes one `mart_target_evaluation` row per (plan, target, year) for every
+year the target names up to `year(as_of)`, reading the `year` snapshot of the target's unit
+computed for the same as-of day. Statuses come from `target_status`, which compares the exact
+ratio `numerator / denominator` with the threshold, never the rounded `value_pct`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from sqlalchemy import Connection, Date, delete, insert, literal, select
+
+from egov.indicators import value_pct
+from egov.warehouse.schema import mart_indicator_snapshot, mart_target_evaluation
+
+log = logging.getLogger(__name__)
+
+COMPARATORS = (">=", ">")
+NOT_MEASURED, NO_DATA = "not_measured", "no_data"
+MET, MISSED, ON_TRACK, AT_RISK = "met", "missed", "on_track", "at_risk"
+
+
+def _exact(value: Any) -> Fraction:
+    if isinstance(value, float):  # a float threshold: take the decimal it was written as
+        value = Decimal(repr(value))
+    return Fraction(value)
+
+
+def passes(numerator: int, denominator: int, comparator: str, threshold: Any) -> bool:
+    """Whether 100 × numerator / denominator `comparator` threshold, exactly."""
+    ratio = Fraction(100 * numerator, denominator)
+    bound = _exact(threshold)
+    if comparator == ">=":
+        return ratio >= bound
+    if comparator == ">":
+        return ratio > bound
+    raise ValueError(f"unknown comparator {comparator!r} (expected one of {COMPARATORS})")
+
+
+def target_status(
+    numerator: int | None,
+    denominator: int | None,
+    comparator: str,
+    threshold: Any,
+    year: int,
+    as_of: date,
+    measured: bool,
+) -> str:
+    """The status of a target for `year`, evaluated as of `as_of`.
+
+    `not_measured` when the target has no indicator; `no_data` when the denominator is 0 (or
+    unknown); else `met`/`missed` once `as_of` ≥ 31 December of `year`, `on_track`/`at_risk`
+    while the year is still running.
+    """
+    if not measured:
+        return NOT_MEASURED
+    if not denominator:
+        return NO_DATA
+    ok = passes(numerator or 0, denominator, comparator, threshold)
+    if as_of >= date(year, 12, 31):
+        return MET if ok else MISSED
+    return ON_TRACK if ok else AT_RISK
+
+
+def target_years(plans: Iterable[Any]) -> set[int]:
+    """Every year named by a target that has an indicator (the year snapshots a run needs)."""
+    return {
+        int(year)
+        for plan in plans
+        for target in plan.targets
+        if target.indicator
+        for year in target.thresholds
+    }
+
+
+def _year_snapshots(conn: Connection, as_of: date, units: set[str]) -> dict[tuple, tuple]:
+    """(unit, indicator, year start) -> (numerator, denominator) of the year snapshots."""
+    if not units:
+        return {}
+    s = mart_indicator_snapshot.c
+    rows = conn.execute(
+        select(s.unit_code, s.indicator_code, s.period_start, s.numerator, s.denominator).where(
+            s.as_of_date == literal(as_of, Date),
+            s.period_type == "year",
+            s.unit_code.in_(sorted(units)),
+        )
+    )
+    return {
+        (r.unit_code, r.indicator_code, _as_date(r.period_start)): (r.numerator, r.denominator)
+        for r in rows
+    }
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def _evaluation(plan, target, year: int, snapshot, *, as_of: date) -> dict:
+    """One evaluation row (without run fields) of `target` for `year`."""
+    numerator = denominator = None
+    if target.indicator is not None and snapshot is not None:
+        numerator, denominator = snapshot
+    threshold = target.thresholds[year]
+    status = target_status(
+        numerator, denominator, target.comparator, threshold, year, as_of,
+        measured=target.indicator is not None,
+    )
+    return {
+        "as_of_date": as_of,
+        "plan_code": plan.code,
+        "target_code": target.code,
+        "unit_code": target.unit or plan.unit,
+        "indicator_code": target.indicator,
+        "year": year,
+        "comparator": target.comparator,
+        "threshold_pct": Decimal(str(threshold)),
+        "value_pct": value_pct(numerator, denominator) if denominator else None,
+        "numerator": numerator,
+        "denominator": denominator,
+        "status": status,
+        "clause": target.clause or "",
+        "portal_code": plan.portal,
+        "plan_title": plan.title,
+    }
+
+
+def evaluate_plan(conn: Connection, plan, *, as_of: date) -> list[dict]:
+    """The evaluation rows of one plan (not written)."""
+    measured_units = {t.unit or plan.unit for t in plan.targets if t.indicator}
+    snapshots = _year_snapshots(conn, as_of, measured_units)
+    rows = []
+    for target in plan.targets:
+        unit = target.unit or plan.unit
+        for year in sorted(int(y) for y in target.thresholds):
+            if year > as_of.year:
+                continue
+            snapshot = None
+            if target.indicator is not None:
+                snapshot = snapshots.get((unit, target.indicator, date(year, 1, 1)))
+                if snapshot is None:
+                    log.warning(
+                        "plan %s target %s: no %s year snapshot of unit %s for %d as of %s;"
+                        " status no_data",
+                        plan.code, target.code, target.indicator, unit, year, as_of,
+                    )
+            rows.append(_evaluation(plan, target, year, snapshot, as_of=as_of))
+    return rows
+
+
+def evaluate_targets(
+    conn: Connection,
+    plans: Sequence[Any],
+    *,
+    as_of: date,
+    portal_codes: Iterable[str],
+    run_id: str | None,
+    computed_at: datetime | None,
+) -> list[dict]:
+    """Evaluate every target of every plan of the configured portals as of `as_of`.
+
+    Plans (`egov.plans.Plan`) of a portal not in `portal_codes` are skipped with a warning.
+    Each evaluated plan's rows of (`as_of`, plan code) are replaced, so a rerun never
+    duplicates. Returns the rows written.
+
+    A target with an indicator whose year snapshot is missing (its unit is not in the
+    warehouse, or the snapshots of `as_of` were not computed for it) gets status `no_data`
+    with null numerator, denominator and value, and a logged warning: the plan stays whole
+    in the mart, and the absence of data is visible rather than failing the run.
+    """
+    portals = set(portal_codes)
+    evaluated = []
+    for plan in plans:
+        if plan.portal not in portals:
+            log.warning(
+                "plan %s: portal %r is not configured (or not in this run); skipped",
+                plan.code, plan.portal,
+            )
+            continue
+        evaluated.append(plan)
+    if not evaluated:
+        return []
+    conn.execute(
+        delete(mart_target_evaluation).where(
+            mart_target_evaluation.c.as_of_date == literal(as_of, Date),
+            mart_target_evaluation.c.plan_code.in_([p.code for p in evaluated]),
+        )
+    )
+    rows = []
+    for plan in evaluated:
+        for row in evaluate_plan(conn, plan, as_of=as_of):
+            row.update(run_id=run_id, computed_at=computed_at)
+            rows.append(row)
+    if rows:
+        conn.execute(insert(mart_target_evaluation), rows)
+    log.info("targets as of %s: %d evaluations of %d plans", as_of, len(rows), len(evaluated))
+    return rows
