@@ -1,0 +1,28 @@
+"""A simulator of provincial one-stop-shop portals (shared/spec/portal-api.md).
+
+``build_world`` makes the deterministic data (units, procedure catalogue, application records
+with their version timelines); ``SimulatorFleet`` serves it over HTTP, one server per portal.
+"""
+
+from egov.simulator.server import SimulatorFleet
+from egov.simulator.units import PORTALS, portal_codes
+from egov.simulator.world import (
+    CORRUPTION_RULES,
+    DossierVersion,
+    World,
+    build_world,
+    format_ts,
+    parse_ts,
+)
+
+__all__ = [
+    "CORRUPTION_RULES",
+    "PORTALS",
+    "DossierVersion",
+    "SimulatorFleet",
+    "World",
+    "build_world",
+    "format_ts",
+    "parse_ts",
+    "portal_codes",
+]

@@ -1,0 +1,101 @@
+"""Run the four simulated portals until SIGTERM/SIGINT.
+
+    python -m egov.simulator --seed 7 --scale 1000 --clock 2025-12-31T23:00 \\
+        --host 127.0.0.1 --base-port 18081 --connections-file /tmp/portals.env
+
+Each portal gets a random password at start-up (username = portal code). The connections
+file holds ``export AIRFLOW_CONN_PORTAL_<CODE>='http://<user>:<pw>@host:port'`` lines (mode
+0600); passwords are never printed or logged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import signal
+import sys
+import threading
+import time
+from datetime import date, datetime
+from urllib.parse import quote
+
+from egov.simulator.server import SimulatorFleet
+from egov.simulator.units import portal_codes
+from egov.simulator.world import build_world
+
+
+def conn_id(portal: str) -> str:
+    """Airflow connection id of a portal: ``portal_binh_dinh``."""
+    return "portal_" + portal.replace("-", "_")
+
+
+def connections_env(fleet: SimulatorFleet) -> str:
+    lines = []
+    for code in fleet.portals:
+        user, pw = fleet.credentials[code]
+        url = (f"http://{quote(user, safe='')}:{quote(pw, safe='')}@{fleet.host}:"
+               f"{fleet.port(code)}")
+        lines.append(f"export AIRFLOW_CONN_{conn_id(code).upper()}='{url}'")
+    return "\n".join(lines) + "\n"
+
+
+def _parse_clock(s: str) -> datetime:
+    for fmt in ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d", "%Y%m%d%H%M%S"):
+        try:
+            return datetime.strptime(s, fmt)
+        except ValueError:
+            pass
+    raise argparse.ArgumentTypeError(f"bad clock {s!r} (use 2025-12-31T23:00)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m egov.simulator", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--scale", type=int, default=1000,
+                    help="records per province per year (default 1000)")
+    ap.add_argument("--clock", type=_parse_clock, default=datetime(2025, 12, 31, 23, 0),
+                    help="simulated local time (Asia/Ho_Chi_Minh), e.g. 2025-12-31T23:00")
+    ap.add_argument("--history-start", type=date.fromisoformat, default=date(2021, 1, 1))
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--base-port", type=int, default=18081)
+    ap.add_argument("--connections-file", required=True)
+    ap.add_argument("--malformed-rate", type=float, default=0.0)
+    ap.add_argument("--session-ttl", type=float, default=1800)
+    ap.add_argument("--verbose", action="store_true", help="log every request")
+    args = ap.parse_args(argv)
+    stop = threading.Event()  # set by SIGTERM/SIGINT, even during start-up
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+
+    world = build_world(seed=args.seed, scale=args.scale, clock=args.clock,
+                        history_start=args.history_start, malformed_rate=args.malformed_rate)
+    t0 = time.perf_counter()
+    world.prepare()
+    gen_s = time.perf_counter() - t0
+    credentials = {code: (code, secrets.token_urlsafe(18)) for code in portal_codes()}
+    fleet = SimulatorFleet(world, host=args.host, base_port=args.base_port,
+                           credentials=credentials, session_ttl=args.session_ttl,
+                           quiet=not args.verbose)
+    fleet.start()
+    path = args.connections_file
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(connections_env(fleet))
+
+    n = sum(world.record_count(c) for c in portal_codes())
+    urls = " ".join(f"{c}={fleet.base_url(c)}" for c in portal_codes())
+    print(f"egov portal simulator ready: {urls} records={n} generated_in={gen_s:.1f}s "
+          f"clock={world.clock:%Y-%m-%dT%H:%M:%S} connections={path}", flush=True)
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        fleet.stop()
+        print("egov portal simulator stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
