@@ -169,6 +169,31 @@ etl_portal_run = Table(
     PrimaryKeyConstraint("run_id", "portal_code"),
 )
 
+# One row per extraction window: a first load or full refresh is split into windows that
+# run (and are retried) one by one; the watermark only covers the committed prefix of them.
+etl_extract_window = Table(
+    "etl_extract_window",
+    metadata,
+    Column("run_id", String(250), nullable=False),
+    Column("portal_code", String(64), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("window_from", DateTime, nullable=False),
+    Column("window_to", DateTime),  # null: open-ended (up to what the portal has now)
+    Column("status", String(16), nullable=False),  # committed | failed
+    Column("newest_update", DateTime),
+    Column("manifest", Text),
+    Column("pages", Integer),
+    Column("records_received", Integer),
+    Column("records_distinct", Integer),
+    Column("duplicates_dropped", Integer),
+    Column("records_loaded", Integer),
+    Column("records_quarantined", Integer),
+    Column("retries", Integer),
+    Column("seconds", Numeric(12, 3)),
+    Column("committed_at", DateTime),
+    PrimaryKeyConstraint("run_id", "portal_code", "seq"),
+)
+
 mart_indicator_snapshot = Table(
     "mart_indicator_snapshot",
     metadata,
