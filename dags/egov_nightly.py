@@ -28,6 +28,7 @@ import pendulum
 from airflow.sdk import Param, dag, get_current_context, task, task_group
 
 LOCAL_TZ = "Asia/Ho_Chi_Minh"
+MAX_PARALLEL_EXTRACTS = int(os.environ.get("EGOV_MAX_PARALLEL_EXTRACTS", "4"))
 
 default_args = {
     "owner": "egov-data",
@@ -41,7 +42,7 @@ default_args = {
 @dag(
     dag_id="egov_nightly",
     schedule="0 1 * * *",
-    start_date=pendulum.datetime(2025, 1, 1, tz=LOCAL_TZ),
+    start_date=pendulum.datetime(2021, 1, 1, tz=LOCAL_TZ),
     catchup=False,
     max_active_runs=1,
     default_args=default_args,
@@ -59,22 +60,23 @@ default_args = {
 def egov_nightly():
     @task(retries=0)
     def prepare() -> list[dict]:
-        """One job per portal: {portal_code, as_of, full_refresh}."""
+        """One job per (portal, extraction window)."""
         from egov.pipeline import prepare as run
 
         ctx = get_current_context()
         return run(params=dict(ctx["params"]), logical_date=ctx.get("logical_date"))
 
-    @task
+    @task(map_index_template="{{ job_label }}", max_active_tis_per_dagrun=MAX_PARALLEL_EXTRACTS)
     def extract(job: dict) -> dict:
         from egov.pipeline import extract as run_extract
-        from egov.pipeline import record_failure
+        from egov.pipeline import job_label, record_failure
 
-        run_id = get_current_context()["run_id"]
+        ctx = get_current_context()
+        ctx["job_label"] = job_label(job)
         try:
-            return run_extract(job["portal_code"], run_id=run_id, full_refresh=job["full_refresh"])
+            return run_extract(job, run_id=ctx["run_id"])
         except Exception as exc:
-            record_failure(job["portal_code"], run_id=run_id, error=exc)
+            record_failure(job["portal_code"], run_id=ctx["run_id"], error=exc)
             from egov.portal_client import PortalAuthError
 
             if isinstance(exc, PortalAuthError):  # wrong credentials: retrying cannot help
@@ -83,34 +85,40 @@ def egov_nightly():
                 raise AirflowFailException(str(exc)) from exc
             raise
 
-    @task
+    @task(map_index_template="{{ job_label }}")
     def load(extracted: dict) -> dict:
+        from egov.pipeline import job_label, record_failure
         from egov.pipeline import load as run_load
-        from egov.pipeline import record_failure
 
-        run_id = get_current_context()["run_id"]
+        ctx = get_current_context()
+        ctx["job_label"] = job_label(extracted)
         try:
-            return run_load(extracted, run_id=run_id)
+            return run_load(extracted, run_id=ctx["run_id"])
         except Exception as exc:
-            record_failure(extracted["portal_code"], run_id=run_id, error=exc)
+            record_failure(extracted["portal_code"], run_id=ctx["run_id"], error=exc)
             raise
 
     @task_group(group_id="portal")
     def portal(job: dict):
         return load(extract(job))
 
-    @task(trigger_rule="all_done", retries=1)
-    def compute(jobs: list[dict]) -> dict:
+    @task(trigger_rule="all_done")
+    def compute(jobs: list[dict] | None) -> dict:
         """Snapshots and targets for the portals loaded in this run (others failed)."""
         from egov.pipeline import compute as run_compute
 
+        if not jobs:  # runs even when upstream failed: prepare must have succeeded
+            from airflow.sdk.exceptions import AirflowFailException
+
+            raise AirflowFailException("prepare produced no jobs: see the prepare task log")
         return run_compute(as_of=jobs[0]["as_of"], run_id=get_current_context()["run_id"])
 
     @task(retries=0)
     def finish(jobs: list[dict], computed: dict) -> str:
         from egov.pipeline import finish as run_finish
 
-        return run_finish(requested=[j["portal_code"] for j in jobs], as_of=jobs[0]["as_of"],
+        requested = list(dict.fromkeys(j["portal_code"] for j in jobs))
+        return run_finish(requested=requested, as_of=jobs[0]["as_of"],
                           run_id=get_current_context()["run_id"])
 
     jobs = prepare()

@@ -3,10 +3,10 @@ JSON-serialisable values (XCom); the data itself moves through the raw zone and 
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from datetime import date, datetime
-from datetime import time as dtime
 
 from egov.settings import ConfigError, load_portals
 
@@ -24,11 +24,15 @@ def _engine():
 
 
 def prepare(*, params: dict, logical_date: datetime | None) -> list[dict]:
-    """Check plans and settings (before anything touches the warehouse), then migrate it."""
+    """Check plans and settings (before anything touches the warehouse), migrate it, and plan
+    the extraction windows: one job per (portal, window)."""
     from egov.periods import as_of_for_logical_date
     from egov.plans import load_plans
+    from egov.settings import first_load_window_months, history_start, watermark_overlap
     from egov.warehouse.db import safe_url, warehouse_url
+    from egov.warehouse.load import read_watermark
     from egov.warehouse.migrations import upgrade
+    from egov.windows import plan_windows
 
     plans = load_plans()
     configured = load_portals()
@@ -48,14 +52,33 @@ def prepare(*, params: dict, logical_date: datetime | None) -> list[dict]:
         as_of = as_of_for_logical_date(logical_date)
     else:
         raise ConfigError("no logical date and no params.as_of: cannot tell the as-of day")
-    url = warehouse_url()
-    log.info("warehouse %s: migrating", safe_url(url))
+    full_refresh = bool(params.get("full_refresh"))
+    start, overlap, months = history_start(), watermark_overlap(), first_load_window_months()
+    log.info("warehouse %s: migrating", safe_url(warehouse_url()))
     engine = _engine()
     upgrade(engine)
+    jobs = []
+    with engine.connect() as conn:
+        for code in (c for c in codes if c in wanted):
+            windows = plan_windows(read_watermark(conn, code), full_refresh=full_refresh,
+                                   history_start=start, overlap=overlap, months=months,
+                                   now=_now())
+            jobs += [{"portal_code": code, "seq": w.seq, "windows": len(windows),
+                      "window_from": w.start.isoformat(),
+                      "window_to": w.end.isoformat() if w.end else None,
+                      "as_of": as_of.isoformat(), "full_refresh": full_refresh}
+                     for w in windows]
     engine.dispose()
-    log.info("as of %s; portals %s; %d plans", as_of, ", ".join(wanted), len(plans))
-    return [{"portal_code": c, "as_of": as_of.isoformat(),
-             "full_refresh": bool(params.get("full_refresh"))} for c in codes if c in wanted]
+    log.info("as of %s; %d plans; extraction jobs: %s", as_of, len(plans),
+             ", ".join(job_label(j) for j in jobs))
+    return jobs
+
+
+def job_label(job: dict) -> str:
+    """How a job is named in the UI (map index) and in logs."""
+    if job["windows"] == 1:
+        return job["portal_code"]
+    return f"{job['portal_code']} {job['seq'] + 1}/{job['windows']} from {job['window_from'][:10]}"
 
 
 def _portal(code: str):
@@ -65,48 +88,55 @@ def _portal(code: str):
     raise ConfigError(f"portal {code!r} is not in the portals file")
 
 
-def extract(portal_code: str, *, run_id: str, full_refresh: bool) -> dict:
-    """Pull units, catalogue and every record change since the watermark; keep raw pages."""
+def extract(job: dict, *, run_id: str) -> dict:
+    """Pull units (and, in the first window, the catalogue) and every record change of the
+    job's window; keep every page in the raw zone."""
+    from egov.failpoints import hit
     from egov.portal_client import client_from_connection
     from egov.raw_zone import PageWriter
     from egov.records import format_portal_time
-    from egov.settings import history_start, page_size, watermark_overlap
-    from egov.warehouse.load import read_watermark
+    from egov.settings import page_size
 
+    portal_code = job["portal_code"]
     portal = _portal(portal_code)
     started = time.monotonic()
-    engine = _engine()
-    with engine.connect() as conn:
-        held = read_watermark(conn, portal_code)
-    engine.dispose()
-    if held is None or full_refresh:
-        window_from = datetime.combine(history_start(), dtime())
-    else:
-        window_from = held - watermark_overlap()
-    writer = PageWriter(portal_code, run_id)
-    client = client_from_connection(portal.conn_id, portal_code, on_page=writer.on_page,
-                                    page_size=page_size())
+    window_from = datetime.fromisoformat(job["window_from"])
+    window_to = datetime.fromisoformat(job["window_to"]) if job["window_to"] else None
+    writer = PageWriter(portal_code, run_id, window=job["seq"])
+    options = {"on_page": writer.on_page, "page_size": page_size()}
+    if portal.max_requests_per_second:
+        options["max_requests_per_second"] = portal.max_requests_per_second
+    client = client_from_connection(portal.conn_id, portal_code, **options)
     units = client.units()
-    procedures = client.procedures()
-    versions = 0
-    for page in client.iter_dossier_pages(format_portal_time(window_from), None):
-        versions += len(page)
+    procedures = client.procedures() if job["seq"] == 0 else []
+    hit("extract.mid", portal_code)
+    versions = _fetch_dossiers(client, format_portal_time(window_from),
+                               format_portal_time(window_to) if window_to else None)
     seconds = round(time.monotonic() - started, 3)
+    stats = dict(getattr(client, "stats", {}) or {})
     manifest = writer.finish(
-        extracted_at=datetime.now().isoformat(timespec="seconds"),
-        window_from=window_from.isoformat(), window_to=None, watermark_before=(
-            held.isoformat() if held else None),
-        units=len(units), procedures=len(procedures), record_versions=versions,
-        retries=getattr(client, "retries", 0), seconds=seconds,
+        extracted_at=datetime.now().isoformat(timespec="seconds"), as_of=job["as_of"],
+        seq=job["seq"], windows=job["windows"], window_from=job["window_from"],
+        window_to=job["window_to"], units=len(units), procedures=len(procedures),
+        record_versions=versions, client_stats=stats, seconds=seconds,
     )
-    log.info("%s: %d pages, %d units, %d procedures, %d record versions since %s in %.1fs",
-             portal_code, len(writer.pages), len(units), len(procedures), versions,
-             window_from, seconds)
-    return {"portal_code": portal_code, "manifest": manifest}
+    log.info("%s: %d pages, %d units, %d procedures, %d record versions in [%s, %s) in %.1fs; "
+             "client %s", job_label(job), len(writer.pages), len(units), len(procedures),
+             versions, window_from, window_to or "now", seconds, stats)
+    return {**job, "manifest": manifest}
+
+
+def _fetch_dossiers(client, updated_from: str, updated_to: str | None) -> int:
+    """Page the window through the client (its pages reach the raw zone, every version of
+    every pass); return how many distinct record versions arrived."""
+    newest = client.fetch_dossiers(updated_from, updated_to)  # reconciled against tongSo
+    return int(client.stats.get("distinct_versions", len(newest)))
 
 
 def load(extracted: dict, *, run_id: str) -> dict:
-    """Validate the kept pages with the GX suite and load them in one transaction."""
+    """Validate the kept pages with the GX suite and load them in one transaction, with the
+    window's accounting and the watermark its run's committed windows justify."""
+    from egov.failpoints import hit
     from egov.raw_zone import page_items, read_manifest
     from egov.settings import pii_key
     from egov.validation import validate_dossiers
@@ -122,45 +152,50 @@ def load(extracted: dict, *, run_id: str) -> dict:
     unit_codes = {u["MaDonVi"] for u in units if u.get("MaDonVi")}
     outcome = validate_dossiers(distinct, unit_codes)
     now = _now()
+    client_stats = manifest.get("client_stats") or {}
+    window = {
+        "run_id": run_id, "portal_code": portal_code, "seq": manifest["seq"],
+        "window_from": datetime.fromisoformat(manifest["window_from"]),
+        "window_to": (datetime.fromisoformat(manifest["window_to"])
+                      if manifest["window_to"] else None),
+        "status": "committed", "newest_update": wl.newest_update(distinct),
+        "manifest": location, "pages": len(manifest["pages"]),
+        "records_received": len(received), "records_distinct": len(distinct),
+        "duplicates_dropped": len(received) - len(distinct),
+        "records_loaded": len(outcome.accepted), "records_quarantined": len(outcome.rejected),
+        "retries": int(client_stats.get("retries", 0) or 0),
+        "seconds": round(manifest.get("seconds", 0) + time.monotonic() - started, 3),
+        "committed_at": now,
+    }
     engine = _engine()
     with engine.begin() as conn:
-        n_units = wl.replace_units(conn, portal_code, units, run_id=run_id, now=now)
-        n_procs = wl.replace_catalogue(conn, portal_code, procedures, run_id=run_id, now=now)
+        wl.replace_units(conn, portal_code, units, run_id=run_id, now=now)
+        if procedures or manifest["seq"] == 0:
+            wl.replace_catalogue(conn, portal_code, procedures, run_id=run_id, now=now)
         loaded = wl.upsert_dossiers(conn, portal_code, outcome.accepted, pii_key=pii_key(),
                                     run_id=run_id, now=now)
-        wl.upsert_quarantine(conn, portal_code, outcome.rejected, run_id=run_id,
-                                           now=now, raw_location=location)
-        watermark = wl.advance_watermark(conn, portal_code, wl.newest_update(distinct),
-                                         run_id=run_id, now=now)
-        missing = wl.missing_records(conn, portal_code,
-                                     {wl.record_key(r) for r in distinct})
+        wl.upsert_quarantine(conn, portal_code, outcome.rejected, run_id=run_id, now=now,
+                             raw_location=location)
+        missing = wl.missing_records(conn, portal_code, {wl.record_key(r) for r in distinct})
         if missing:
             raise RuntimeError(f"{portal_code}: {len(missing)} records neither loaded nor "
                                f"quarantined, e.g. {sorted(missing)[:5]}")
-        stats = {
-            "run_id": run_id, "portal_code": portal_code, "status": "loaded",
-            "window_from": datetime.fromisoformat(manifest["window_from"]),
-            "window_to": None, "pages": len(manifest["pages"]),
-            "records_received": len(received), "records_distinct": len(distinct),
-            "duplicates_dropped": len(received) - len(distinct),
-            "records_loaded": len(outcome.accepted), "records_quarantined": len(outcome.rejected),
-            "records_stale": None, "units": n_units, "procedures": n_procs,
-            "retries": manifest.get("retries", 0),
-            "seconds": round(manifest.get("seconds", 0) + time.monotonic() - started, 3),
-            "error": None, "finished_at": now,
-        }
-        wl.record_portal_run(conn, stats)
+        wl.record_window(conn, window)
+        watermark = wl.advance_run_watermark(conn, portal_code, run_id=run_id,
+                                             n_windows=manifest["windows"], now=now)
+        totals = wl.record_portal_totals(conn, portal_code, run_id=run_id,
+                                         n_windows=manifest["windows"], now=now)
+        hit("load.before_commit", portal_code)
     engine.dispose()
     for summary in outcome.expectations:
         if not summary["success"]:
             log.warning("%s: rule %s (%s) rejected %d of %d record versions", portal_code,
                         summary["rule"], summary["field"], summary["unexpected_count"],
                         summary["element_count"])
-    log.info("%s: run accounting %s; watermark %s; %d dossiers upserted", portal_code,
-             {k: stats[k] for k in ("pages", "records_received", "records_distinct",
-                                    "duplicates_dropped", "records_loaded",
-                                    "records_quarantined", "seconds")}, watermark, loaded)
-    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in stats.items()}
+    log.info("%s window %d/%d: %d dossiers upserted; watermark now %s", portal_code,
+             manifest["seq"] + 1, manifest["windows"], loaded, watermark)
+    log.info("run accounting %s: %s", portal_code, json.dumps(totals, default=str))
+    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in window.items()}
 
 
 def _distinct_versions(received: list[dict]) -> list[dict]:

@@ -5,7 +5,29 @@ exponential backoff and jitter on 429 (honouring ``Retry-After``), 500/502/503/5
 connection errors and timeouts, bodies that are not JSON or are cut short, and 200 bodies
 whose ``error_code`` is not ``"0"``; fails at once on 400 (and other 4xx) and on wrong
 credentials (``PortalAuthError``). Every raw body received successfully is handed to
-``on_page`` (the pipeline's raw zone).
+``on_page`` (the pipeline's raw zone). Optional politeness: ``max_requests_per_second``.
+
+Completeness of ``/api/hoso`` (offset paging while records change, portal-api.md "Paging"):
+the window asked for is read in passes and checked against ``tongSo``.
+
+* A *live* window (open-ended, or reaching past anything seen) may gain records while it is
+  read (new ones, and changed ones that move to the end). One pass is enough when it was
+  consistent: the same ``tongSo`` on every page, no record in two versions within the pass,
+  and as many distinct records as ``tongSo``. Otherwise the window is cut at the newest
+  ``NgayCapNhat`` seen + 1 s into a *settled* part and a live tail, read in that order
+  (whatever changes after the settled part was read moves into the tail).
+* A *settled* window ``[from, to)`` (``to`` ≤ the portal's clock) can only lose records while
+  it is read (they change and move past ``to``), so every record seen in it was there at its
+  first page: it is complete once the distinct records seen over its passes reach the
+  largest ``tongSo``. If not after ``1 + max_repages`` passes, it is halved by time and each
+  half reconciled the same way, up to ``max_splits`` splits in all.
+* A window that cannot be reconciled raises ``PortalIncompleteError`` naming the window,
+  the records announced and the records received.
+
+Duplicates (the same MaHoSo and NgayCapNhat) are dropped; every distinct version is yielded
+by ``iter_dossier_pages`` (and reached ``on_page`` in its raw page); ``fetch_dossiers``
+returns the newest version of each record. ``stats`` counts what happened (see
+``STATS_KEYS``).
 """
 
 from __future__ import annotations
@@ -15,7 +37,9 @@ import json
 import logging
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import requests
@@ -29,6 +53,23 @@ UNITS = "/api/donvi"
 PROCEDURES = "/api/tthc"
 DOSSIERS = "/api/hoso"
 TOKEN = "/api/auth/token"
+
+RETRY_KINDS = ("429", "5xx", "timeout", "connection", "bad_body", "error_code")
+STATS_KEYS = (
+    "requests",  # HTTP requests sent (token calls included)
+    "retries",  # retried requests, all kinds; by kind:
+    *(f"retries_{k}" for k in RETRY_KINDS),
+    "reauths",  # new logins after a 401 on a data call
+    "pages",  # successful data responses (each went to on_page)
+    "repages",  # extra passes over a /api/hoso window (or the catalogue) to reconcile
+    "splits",  # /api/hoso windows cut in two to reconcile
+    "items_received",  # /api/hoso items in all pages, duplicates included
+    "distinct_versions",  # distinct (MaHoSo, NgayCapNhat) versions received
+    "duplicates_dropped",  # items_received - distinct_versions
+    "records",  # distinct records (MaHoSo) received, in any version
+    "throttle_seconds",  # time waited for max_requests_per_second
+)
+_TS_FMT = "%Y%m%d%H%M%S"
 
 
 class PortalError(Exception):
@@ -47,12 +88,27 @@ class PortalAuthError(PortalError):
     """The portal rejected the credentials: a configuration error, not retried."""
 
 
+class PortalIncompleteError(PortalError):
+    """A window of ``/api/hoso`` (or the catalogue) could not be reconciled with ``tongSo``."""
+
+    def __init__(self, message: str, *, portal_code: str, endpoint: str | None = None,
+                 params: dict | None = None, window_from: str | None = None,
+                 window_to: str | None = None, expected: int = 0, received: int = 0):
+        super().__init__(message, portal_code=portal_code, endpoint=endpoint, params=params)
+        self.window_from = window_from
+        self.window_to = window_to
+        self.expected = expected
+        self.received = received
+
+
 class _Retryable(Exception):
-    def __init__(self, reason: str, retry_after: float | None = None, status: int | None = None):
+    def __init__(self, reason: str, retry_after: float | None = None, status: int | None = None,
+                 kind: str = "connection"):
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
         self.status = status
+        self.kind = kind
 
 
 class _SessionRejected(Exception):
@@ -66,6 +122,64 @@ def _dedup_key(item: Any) -> tuple:
             return (code, item.get("NgayCapNhat"))
     # blank / missing MaHoSo (malformed): keep each distinct body
     return ("", json.dumps(item, sort_keys=True, ensure_ascii=False, default=str))
+
+
+def _ts(value: Any) -> int | None:
+    """``yyyyMMddHHmmss`` → seconds (naive local time), None if not such a string."""
+    if isinstance(value, str) and len(value) == 14 and value.isdigit():
+        try:
+            dt = datetime.strptime(value, _TS_FMT)
+        except ValueError:
+            return None
+        return int((dt - datetime(1970, 1, 1)).total_seconds())
+    return None
+
+
+def _fmt(ts: int | None) -> str | None:
+    return None if ts is None else (datetime(1970, 1, 1) + timedelta(seconds=ts)).strftime(
+        _TS_FMT)
+
+
+@dataclass
+class _Pass:
+    """What one pass over a window saw."""
+
+    tong_min: int | None = None
+    tong_max: int = 0
+    versions: dict[str, Any] = field(default_factory=dict)  # MaHoSo → NgayCapNhat
+    blanks: set[tuple] = field(default_factory=set)  # keys of items without a MaHoSo
+    multi_version: bool = False  # a record came in two versions within the pass
+    min_ts: int | None = None
+    max_ts: int | None = None
+    pages: int = 0
+
+    @property
+    def distinct(self) -> int:
+        return len(self.versions) + len(self.blanks)
+
+    @property
+    def consistent(self) -> bool:
+        return (self.tong_min == self.tong_max and not self.multi_version
+                and self.distinct >= self.tong_max)
+
+
+class _Extraction:
+    """Everything received for one ``iter_dossier_pages`` call."""
+
+    def __init__(self) -> None:
+        self.keys: set[tuple] = set()
+        self.newest: dict[str, dict] = {}
+        self.blank_items: list[dict] = []
+        self.splits = 0
+
+
+def _kind_of(e: requests.RequestException) -> str:
+    if isinstance(e, requests.Timeout):
+        return "timeout"
+    if isinstance(e, (requests.exceptions.ChunkedEncodingError,
+                      requests.exceptions.ContentDecodingError)):
+        return "bad_body"  # the body was cut short
+    return "connection"
 
 
 def _parse_retry_after(value: str | None) -> float | None:
@@ -91,9 +205,15 @@ class PortalClient:
                  read_timeout: float = 60, max_retries: int = 5, backoff_base: float = 0.5,
                  backoff_max: float = 30, page_size: int = 1000, on_page: OnPage | None = None,
                  sleep: Callable[[float], None] = time.sleep,
-                 session: requests.Session | None = None, rng: random.Random | None = None):
+                 session: requests.Session | None = None, rng: random.Random | None = None,
+                 max_requests_per_second: float | None = None, max_repages: int = 2,
+                 max_splits: int = 256):
         if not 1 <= page_size <= 1000:
             raise ValueError("page_size must be within 1..1000")
+        if max_requests_per_second is not None and max_requests_per_second <= 0:
+            raise ValueError("max_requests_per_second must be > 0 (or None: unlimited)")
+        if max_repages < 0 or max_splits < 0:
+            raise ValueError("max_repages and max_splits must be >= 0")
         self.base_url = base_url.rstrip("/")
         self.username = username
         self._password = password
@@ -109,7 +229,22 @@ class PortalClient:
         self.http = session or requests.Session()
         self._rng = rng or random.Random()
         self._token: str | None = None
-        self.stats = {"requests": 0, "retries": 0, "reauths": 0, "repages": 0}
+        self.max_requests_per_second = max_requests_per_second
+        self._min_interval = 1.0 / max_requests_per_second if max_requests_per_second else 0.0
+        self._next_request_at = 0.0
+        self.max_repages = max_repages
+        self.max_splits = max_splits
+        self.stats: dict[str, float] = {}
+        self.reset_stats()
+
+    def reset_stats(self) -> None:
+        """Zero ``stats`` (one client per extraction needs no reset)."""
+        self.stats = dict.fromkeys(STATS_KEYS, 0)
+        self.stats["throttle_seconds"] = 0.0
+
+    @property
+    def retries(self) -> int:
+        return int(self.stats["retries"])
 
     def __repr__(self) -> str:  # never shows the password
         return (f"PortalClient(portal_code={self.portal_code!r}, base_url={self.base_url!r}, "
@@ -128,54 +263,58 @@ class PortalClient:
         return list(body["data"])
 
     def procedures(self) -> list[dict]:
-        """``/api/tthc``, all pages."""
-        out: list[dict] = []
-        for page in self._pages(PROCEDURES, {}):
-            out.extend(page[1])
-        return out
+        """``/api/tthc``, all pages, one item per MaTTHC, checked against ``tongSo`` (paged
+        again up to ``max_repages`` times when short)."""
+        by_code: dict[Any, dict] = {}
+        expected = 0
+        for attempt in range(1 + self.max_repages):
+            if attempt:
+                self.stats["repages"] += 1
+                log.info("%s: %d procedures < tongSo %d; paging %s again", self._who,
+                         len(by_code), expected, PROCEDURES)
+            for tong_so, data in self._pages(PROCEDURES, {}):
+                expected = max(expected, tong_so)
+                for item in data:
+                    key = item.get("MaTTHC") if isinstance(item, dict) else None
+                    if not isinstance(key, str) or not key:
+                        key = json.dumps(item, sort_keys=True, ensure_ascii=False, default=str)
+                    by_code.setdefault(key, item)
+            if len(by_code) >= expected:
+                break
+        else:
+            raise PortalIncompleteError(
+                f"{self._who}: {PROCEDURES} announced tongSo {expected} procedures but "
+                f"{len(by_code)} distinct arrived after {1 + self.max_repages} passes",
+                portal_code=self.portal_code, endpoint=PROCEDURES, expected=expected,
+                received=len(by_code))
+        return sorted(by_code.values(), key=lambda p: str(p.get("MaTTHC") or "")
+                      if isinstance(p, dict) else "")
 
     def iter_dossier_pages(self, updated_from: str | None = None,
                            updated_to: str | None = None,
                            unit_code: str | None = None) -> Iterator[list[dict]]:
-        """Yield each page's ``data`` of ``/api/hoso`` over ``[updated_from, updated_to)``,
-        without items already yielded (same MaHoSo and NgayCapNhat). Every version that
-        arrives is kept (newest-wins is the loader's job)."""
-        params: dict[str, str] = {}
-        if updated_from:
-            params["capNhatTu"] = updated_from
-        if updated_to:
-            params["capNhatDen"] = updated_to
-        if unit_code:
-            params["maDonVi"] = unit_code
-        seen: set[tuple] = set()
-        codes: set[str] = set()
-        expected: int | None = None
-        for tong_so, data in self._pages(DOSSIERS, params):
-            # the first page's tongSo, or a later one if the window grew while we paged
-            expected = tong_so if expected is None else max(expected, tong_so)
-            fresh = self._fresh(data, seen, codes)
-            if fresh:
-                yield fresh
-        # Basic completeness check: offset paging can skip records that move while we page.
-        # If fewer distinct records arrived than tongSo announced (first page, or larger
-        # later), page the window once more and merge.
-        # TODO(reconciliation): full reconciliation (repeat until stable, compare against
-        # our own overlap with the previous run) belongs here; a later issue adds it.
-        if expected is not None and self._distinct(codes, seen) < expected:
-            self.stats["repages"] += 1
-            log.info("%s: %d distinct records < tongSo %d for %s; paging again", self._who,
-                     self._distinct(codes, seen), expected, params)
-            for _, data in self._pages(DOSSIERS, params):
-                fresh = self._fresh(data, seen, codes)
-                if fresh:
-                    yield fresh
+        """Yield, page by page, the ``/api/hoso`` items over ``[updated_from, updated_to)``
+        not yielded before (same MaHoSo and NgayCapNhat), reconciling every window with
+        ``tongSo`` (module docstring). Every distinct version is yielded, not only the newest
+        (newest-wins is the loader's job). Raises ``PortalIncompleteError`` when a window
+        cannot be reconciled, ``PortalError`` when the portal keeps failing."""
+        ex = _Extraction()
+        yield from self._extract(ex, updated_from, updated_to, unit_code)
 
-    def dossiers(self, updated_from: str | None = None, updated_to: str | None = None,
-                 unit_code: str | None = None) -> list[dict]:
-        out: list[dict] = []
-        for page in self.iter_dossier_pages(updated_from, updated_to, unit_code):
-            out.extend(page)
+    def fetch_dossiers(self, updated_from: str | None = None, updated_to: str | None = None,
+                       unit_code: str | None = None) -> list[dict]:
+        """The newest version of each record over ``[updated_from, updated_to)``, complete
+        (as ``iter_dossier_pages``), ordered like the API (NgayCapNhat, then MaHoSo). Items
+        without a usable MaHoSo (malformed) cannot be matched to a record: each distinct one
+        is returned."""
+        ex = _Extraction()
+        for _ in self._extract(ex, updated_from, updated_to, unit_code):
+            pass
+        out = list(ex.newest.values()) + ex.blank_items
+        out.sort(key=lambda d: (str(d.get("NgayCapNhat") or ""), str(d.get("MaHoSo") or "")))
         return out
+
+    dossiers = fetch_dossiers
 
     def close(self) -> None:
         self.http.close()
@@ -187,22 +326,165 @@ class PortalClient:
         self.close()
 
     # ---------------------------------------------------------------- paging
-    @staticmethod
-    def _fresh(data: list, seen: set[tuple], codes: set[str]) -> list:
-        fresh = []
-        for item in data:
-            key = _dedup_key(item)
-            if key in seen:
-                continue
-            seen.add(key)
-            if key[0]:
-                codes.add(key[0])
-            fresh.append(item)
-        return fresh
+    def _window_params(self, lo: int | str | None, hi: int | str | None,
+                       unit_code: str | None) -> dict[str, str]:
+        params: dict[str, str] = {}
+        lo_s = _fmt(lo) if isinstance(lo, int) else lo
+        hi_s = _fmt(hi) if isinstance(hi, int) else hi
+        if lo_s:
+            params["capNhatTu"] = lo_s
+        if hi_s:
+            params["capNhatDen"] = hi_s
+        if unit_code:
+            params["maDonVi"] = unit_code
+        return params
 
-    @staticmethod
-    def _distinct(codes: set[str], seen: set[tuple]) -> int:
-        return len(codes) + sum(1 for k in seen if not k[0])
+    def _pass(self, ex: _Extraction, params: dict) -> Generator[list[dict], None, _Pass]:
+        """One pass over a window: yields the new items of each page, returns what it saw."""
+        ps = _Pass()
+        st = self.stats
+        for tong_so, data in self._pages(DOSSIERS, params):
+            ps.pages += 1
+            ps.tong_min = tong_so if ps.tong_min is None else min(ps.tong_min, tong_so)
+            ps.tong_max = max(ps.tong_max, tong_so)
+            fresh = []
+            for item in data:
+                st["items_received"] += 1
+                key = _dedup_key(item)
+                if key[0]:
+                    version = key[1]
+                    before = ps.versions.setdefault(key[0], version)
+                    if before != version:
+                        ps.multi_version = True
+                else:
+                    ps.blanks.add(key)
+                t = _ts(item.get("NgayCapNhat")) if isinstance(item, dict) else None
+                if t is not None:
+                    ps.min_ts = t if ps.min_ts is None else min(ps.min_ts, t)
+                    ps.max_ts = t if ps.max_ts is None else max(ps.max_ts, t)
+                if key in ex.keys:
+                    st["duplicates_dropped"] += 1
+                    continue
+                ex.keys.add(key)
+                st["distinct_versions"] += 1
+                if key[0]:
+                    prev = ex.newest.get(key[0])
+                    if prev is None:
+                        st["records"] += 1
+                    if prev is None or str(item.get("NgayCapNhat") or "") >= str(
+                            prev.get("NgayCapNhat") or ""):
+                        ex.newest[key[0]] = item
+                else:
+                    st["records"] += 1
+                    ex.blank_items.append(item)
+                fresh.append(item)
+            if fresh:
+                yield fresh
+        return ps
+
+    def _incomplete(self, why: str, lo: Any, hi: Any, unit_code: str | None, expected: int,
+                    received: int, top: tuple) -> PortalIncompleteError:
+        lo_s = _fmt(lo) if isinstance(lo, int) else lo
+        hi_s = _fmt(hi) if isinstance(hi, int) else hi
+        window = f"[{lo_s or 'beginning'}, {hi_s or 'now'})"
+        unit = f" of unit {unit_code}" if unit_code else ""
+        top_s = f"[{top[0] or 'beginning'}, {top[1] or 'now'})"
+        extra = "" if (lo_s, hi_s) == top else f" (while reading {top_s})"
+        return PortalIncompleteError(
+            f"{self._who}: {DOSSIERS} window {window}{unit} is incomplete{extra}: tongSo "
+            f"announced {expected} records but {received} distinct arrived; {why}",
+            portal_code=self.portal_code, endpoint=DOSSIERS,
+            params=self._window_params(lo, hi, unit_code), window_from=lo_s, window_to=hi_s,
+            expected=expected, received=received)
+
+    def _extract(self, ex: _Extraction, updated_from: str | None, updated_to: str | None,
+                 unit_code: str | None) -> Generator[list[dict], None, None]:
+        top = (updated_from or None, updated_to or None)
+        lo0: int | str | None = _ts(updated_from) if updated_from else None
+        hi0: int | str | None = _ts(updated_to) if updated_to else None
+        if updated_from and lo0 is None:
+            lo0 = updated_from  # not ours to judge: the portal answers 400
+        if updated_to and hi0 is None:
+            hi0 = updated_to
+        # windows to read, last = next; (lo, hi, live). Bounds are seconds (or the caller's
+        # strings when unparsable: such a window is never split).
+        todo: list[tuple[Any, Any, bool]] = [(lo0, hi0, True)]
+        while todo:
+            lo, hi, live = todo.pop()
+            params = self._window_params(lo, hi, unit_code)
+            if live:
+                ps = yield from self._pass(ex, params)
+                if ps.consistent:
+                    continue
+                cut = None if ps.max_ts is None else ps.max_ts + 1
+                if cut is None or isinstance(lo, str) or isinstance(hi, str):
+                    # nothing to cut at: read it again as it is
+                    yield from self._settle(ex, lo, hi, unit_code, top, todo, first=ps)
+                    continue
+                if hi is not None and cut >= hi:
+                    # nothing newer than what was seen can land in it: it is settled
+                    yield from self._settle(ex, lo, hi, unit_code, top, todo, reread=True)
+                    continue
+                self._count_split(ex, lo, hi, unit_code, top, ps)
+                log.info("%s: %s %s changed while paged (tongSo %s..%s, %d distinct, "
+                         "moved records: %s); reading [.., %s) and the tail apart",
+                         self._who, DOSSIERS, params, ps.tong_min, ps.tong_max, ps.distinct,
+                         ps.multi_version, _fmt(cut))
+                todo.append((cut, hi, True))
+                todo.append((lo, cut, False))
+            else:
+                yield from self._settle(ex, lo, hi, unit_code, top, todo)
+
+    def _count_split(self, ex: _Extraction, lo: Any, hi: Any, unit_code: str | None,
+                     top: tuple, ps: _Pass | None, expected: int = 0, received: int = 0
+                     ) -> None:
+        if ex.splits >= self.max_splits:
+            raise self._incomplete(
+                f"gave up after {self.max_splits} window splits (max_splits)", lo, hi,
+                unit_code, expected or (ps.tong_max if ps else 0),
+                received or (ps.distinct if ps else 0), top)
+        ex.splits += 1
+        self.stats["splits"] += 1
+
+    def _settle(self, ex: _Extraction, lo: Any, hi: Any, unit_code: str | None, top: tuple,
+                todo: list, first: _Pass | None = None, reread: bool = False
+                ) -> Generator[list[dict], None, None]:
+        """Reconcile a window that can only lose records while read: passes until the
+        distinct records seen reach the largest tongSo, else halve it (pushed on ``todo``)."""
+        params = self._window_params(lo, hi, unit_code)
+        seen: set = set()
+        expected = 0
+        min_ts: int | None = None
+        passes = 0
+        for attempt in range(1 + self.max_repages):
+            if attempt == 0 and first is not None:
+                ps = first  # already read (a live window with nothing to cut at)
+            else:
+                if attempt or reread:
+                    self.stats["repages"] += 1
+                ps = yield from self._pass(ex, params)
+            passes += 1
+            seen.update(ps.versions)
+            seen.update(ps.blanks)
+            expected = max(expected, ps.tong_max)
+            if ps.min_ts is not None:
+                min_ts = ps.min_ts if min_ts is None else min(min_ts, ps.min_ts)
+            if len(seen) >= expected:
+                return
+            log.info("%s: %s %s: %d distinct records < tongSo %d after %d passes", self._who,
+                     DOSSIERS, params, len(seen), expected, passes)
+        # still short: halve by time
+        a = lo if lo is not None else min_ts
+        if not isinstance(a, int) or not isinstance(hi, int) or hi - a <= 1:
+            raise self._incomplete(
+                f"still short after {passes} passes and the window cannot be split further",
+                lo, hi, unit_code, expected, len(seen), top)
+        self._count_split(ex, lo, hi, unit_code, top, None, expected, len(seen))
+        mid = a + (hi - a) // 2
+        log.info("%s: %s %s still short (%d < %d): splitting at %s", self._who, DOSSIERS,
+                 params, len(seen), expected, _fmt(mid))
+        todo.append((mid, hi, False))
+        todo.append((lo, mid, False))
 
     def _pages(self, endpoint: str, params: dict) -> Iterator[tuple[int, list]]:
         trang = 1
@@ -225,10 +507,11 @@ class PortalClient:
         payload = {"username": self.username, "password": self._password}
 
         def attempt() -> dict:
+            self._throttle()
             try:
                 resp = self.http.post(url, json=payload, timeout=self.timeout)
             except requests.RequestException as e:
-                raise _Retryable(f"{type(e).__name__}") from e
+                raise _Retryable(f"{type(e).__name__}", kind=_kind_of(e)) from e
             if resp.status_code == 401:
                 raise PortalAuthError(
                     f"{self._who} rejected the credentials of user {self.username!r} (HTTP "
@@ -236,7 +519,7 @@ class PortalClient:
                     portal_code=self.portal_code, endpoint=TOKEN, status=401)
             body = self._check(resp, TOKEN, {})
             if not isinstance(body.get("session"), str) or not body["session"]:
-                raise _Retryable("token response without a session")
+                raise _Retryable("token response without a session", kind="bad_body")
             return body
 
         body = self._with_retries(TOKEN, {}, attempt)
@@ -260,22 +543,24 @@ class PortalClient:
                 self._token = None
                 self.stats["reauths"] += 1
                 continue
+            self.stats["pages"] += 1
             if self.on_page is not None:
                 self.on_page(endpoint, dict(params), page_no, resp.status_code, resp.content)
             return body
 
     def _get(self, endpoint: str, params: dict) -> tuple[requests.Response, dict]:
+        self._throttle()
         try:
             resp = self.http.get(self.base_url + endpoint, params=params, timeout=self.timeout,
                                  headers={"Authorization": f"Bearer {self._token}"})
             resp.content  # noqa: B018 - read the whole body inside the try (cut bodies)
         except requests.RequestException as e:
-            raise _Retryable(f"{type(e).__name__}: {e}") from e
+            raise _Retryable(f"{type(e).__name__}: {e}", kind=_kind_of(e)) from e
         if resp.status_code == 401:
             raise _SessionRejected()
         body = self._check(resp, endpoint, params)
         if not isinstance(body.get("data"), list):
-            raise _Retryable("body without a data list")
+            raise _Retryable("body without a data list", kind="bad_body")
         return resp, body
 
     def _check(self, resp: requests.Response, endpoint: str, params: dict) -> dict:
@@ -283,7 +568,8 @@ class PortalClient:
         if status in RETRY_STATUSES:
             retry_after = _parse_retry_after(resp.headers.get("Retry-After")) \
                 if status == 429 else None
-            raise _Retryable(f"HTTP {status}", retry_after=retry_after, status=status)
+            raise _Retryable(f"HTTP {status}", retry_after=retry_after, status=status,
+                             kind="429" if status == 429 else "5xx")
         if status >= 300:
             message = ""
             try:
@@ -296,14 +582,26 @@ class PortalClient:
         try:
             body = json.loads(resp.content)
         except ValueError:
-            raise _Retryable("body is not JSON (or is cut short)", status=status) from None
+            raise _Retryable("body is not JSON (or is cut short)", status=status,
+                             kind="bad_body") from None
         if not isinstance(body, dict):
-            raise _Retryable("body is not a JSON object", status=status)
+            raise _Retryable("body is not a JSON object", status=status, kind="bad_body")
         code = body.get("error_code")
         if code != "0":
             raise _Retryable(f"error_code {code!r}: {str(body.get('message', ''))[:200]}",
-                             status=status)
+                             status=status, kind="error_code")
         return body
+
+    def _throttle(self) -> None:
+        """Keep requests ``1 / max_requests_per_second`` apart (None: no limit)."""
+        if not self._min_interval:
+            return
+        now = time.monotonic()
+        wait = self._next_request_at - now
+        if wait > 0:
+            self.stats["throttle_seconds"] += wait
+            self.sleep(wait)
+        self._next_request_at = max(now, self._next_request_at) + self._min_interval
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
@@ -328,14 +626,20 @@ class PortalClient:
                 log.warning("%s: %s %s: %s; retry %d/%d in %.2fs", self._who, endpoint,
                             params, e.reason, attempt + 1, self.max_retries, delay)
                 self.stats["retries"] += 1
+                self.stats[f"retries_{e.kind}"] += 1
                 self.sleep(delay)
                 attempt += 1
+
+
+_EXTRA_OPTIONS = ("connect_timeout", "read_timeout", "max_retries", "page_size", "backoff_base",
+                  "backoff_max", "max_requests_per_second", "max_repages", "max_splits")
 
 
 def client_from_connection(conn_id: str, portal_code: str, **kwargs: Any) -> PortalClient:
     """A ``PortalClient`` from an Airflow connection (host, port, schema, login, password;
     extra may hold ``scheme``, ``connect_timeout``, ``read_timeout``, ``max_retries``,
-    ``page_size``). Keyword arguments override."""
+    ``page_size``, ``backoff_base``, ``backoff_max``, ``max_requests_per_second``,
+    ``max_repages``, ``max_splits``). Keyword arguments override."""
     from airflow.sdk import BaseHook
 
     conn = BaseHook.get_connection(conn_id)
@@ -351,8 +655,7 @@ def client_from_connection(conn_id: str, portal_code: str, **kwargs: Any) -> Por
             base_url += f":{conn.port}"
         if conn.schema:
             base_url += "/" + conn.schema.strip("/")
-    opts: dict[str, Any] = {k: extra[k] for k in ("connect_timeout", "read_timeout",
-                                                  "max_retries", "page_size") if k in extra}
+    opts: dict[str, Any] = {k: extra[k] for k in _EXTRA_OPTIONS if k in extra}
     opts.update(kwargs)
     return PortalClient(base_url, conn.login or "", conn.password or "",
                         portal_code=portal_code, conn_id=conn_id, **opts)

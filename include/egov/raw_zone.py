@@ -1,6 +1,6 @@
 """The raw zone: every page a portal sent, gzip-compressed, with a manifest per portal and run.
 
-Layout: `<root>/<portal>/<run key>/<endpoint>-<n>.json.gz` plus `manifest.json`. The root is
+Layout: `<root>/<portal>/<run key>.w<window>/<endpoint>-<n>.json.gz` plus `manifest.json`. The root is
 EGOV_RAW_DIR: a local folder, or any ObjectStoragePath URL (s3://, gs://, file://, ...).
 """
 
@@ -30,17 +30,17 @@ def run_key(run_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", run_id).strip("_") or "run"
 
 
-def run_folder(portal_code: str, run_id: str, root: str | None = None):
-    return _path(root or raw_zone_root()) / portal_code / run_key(run_id)
+def run_folder(portal_code: str, run_id: str, root: str | None = None, window: int = 0):
+    return _path(root or raw_zone_root()) / portal_code / f"{run_key(run_id)}.w{window:03d}"
 
 
 class PageWriter:
     """Keeps each page as it arrives (the client's `on_page` hook), then writes the manifest."""
 
-    def __init__(self, portal_code: str, run_id: str, root: str | None = None):
+    def __init__(self, portal_code: str, run_id: str, root: str | None = None, window: int = 0):
         self.portal_code = portal_code
         self.run_id = run_id
-        self.folder = run_folder(portal_code, run_id, root)
+        self.folder = run_folder(portal_code, run_id, root, window)
         self.pages: list[dict] = []
         self._clear()
 
@@ -101,4 +101,8 @@ def manifests(portal_code: str | None = None, root: str | None = None) -> list[s
             m = run_dir / MANIFEST
             if m.exists():
                 found.append(str(m))
-    return sorted(found, key=lambda m: read_manifest(m).get("extracted_at", ""))
+    def order(location):
+        m = read_manifest(location)
+        return (m.get("extracted_at", ""), m.get("seq", 0))
+
+    return sorted(found, key=order)

@@ -21,6 +21,7 @@ class PortalConfig:
     code: str
     name: str
     conn_id: str
+    max_requests_per_second: float | None = None  # politeness towards that portal
 
 
 def portals_file() -> Path:
@@ -51,8 +52,12 @@ def load_portals(path: Path | None = None) -> list[PortalConfig]:
         if item["code"] in seen:
             raise ConfigError(f"{where}.code: duplicate portal code {item['code']!r}")
         seen.add(item["code"])
+        rate = item.get("max_requests_per_second")
+        if rate is not None and (isinstance(rate, bool) or not isinstance(rate, int | float)
+                                 or rate <= 0):
+            raise ConfigError(f"{where}.max_requests_per_second: must be a number > 0")
         portals.append(PortalConfig(item["code"], str(item.get("name") or item["code"]),
-                                    item["conn_id"]))
+                                    item["conn_id"], rate))
     return portals
 
 
@@ -74,6 +79,14 @@ def raw_zone_root() -> str:
     from egov.warehouse.db import airflow_home
 
     return os.environ.get("EGOV_RAW_DIR") or str(airflow_home() / "egov_raw")
+
+
+def first_load_window_months() -> int:
+    """A first load or full refresh is split into windows of this many months (mapped tasks)."""
+    months = int(os.environ.get("EGOV_FIRST_LOAD_WINDOW_MONTHS", "12"))
+    if months < 1:
+        raise ConfigError("EGOV_FIRST_LOAD_WINDOW_MONTHS: must be >= 1")
+    return months
 
 
 def page_size() -> int:

@@ -4,6 +4,8 @@
 with their version timelines); ``SimulatorFleet`` serves it over HTTP, one server per portal.
 """
 
+from egov.simulator.faults import PRESETS as FAULT_PRESETS
+from egov.simulator.faults import FaultConfig, parse_faults
 from egov.simulator.server import SimulatorFleet
 from egov.simulator.units import PORTALS, portal_codes
 from egov.simulator.world import (
@@ -17,12 +19,15 @@ from egov.simulator.world import (
 
 __all__ = [
     "CORRUPTION_RULES",
+    "FAULT_PRESETS",
     "PORTALS",
     "DossierVersion",
+    "FaultConfig",
     "SimulatorFleet",
     "World",
     "build_world",
     "format_ts",
+    "parse_faults",
     "parse_ts",
     "portal_codes",
 ]

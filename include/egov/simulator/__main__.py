@@ -6,6 +6,12 @@
 Each portal gets a random password at start-up (username = portal code). The connections
 file holds ``export AIRFLOW_CONN_PORTAL_<CODE>='http://<user>:<pw>@host:port'`` lines (mode
 0600); passwords are never printed or logged.
+
+Faults (egov.simulator.faults): ``--faults 'binh-dinh:429=0.1,5xx=0.05;tay-ninh:all'`` (or
+the environment variable EGOV_SIM_FAULTS; the flag wins), seeded by ``--fault-seed N`` (or
+EGOV_SIM_FAULT_SEED). ``*:all`` puts every fault on every portal; ``vinh-phuc:down`` keeps a
+portal from listening. Each portal's fault counts are printed when the simulator stops (and
+served at ``GET /_sim/faults``).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import time
 from datetime import date, datetime
 from urllib.parse import quote
 
+from egov.simulator.faults import parse_faults
 from egov.simulator.server import SimulatorFleet
 from egov.simulator.units import portal_codes
 from egov.simulator.world import build_world
@@ -64,7 +71,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--malformed-rate", type=float, default=0.0)
     ap.add_argument("--session-ttl", type=float, default=1800)
     ap.add_argument("--verbose", action="store_true", help="log every request")
+    ap.add_argument("--faults", default=os.environ.get("EGOV_SIM_FAULTS") or None,
+                    metavar="SPEC", help="fault spec, e.g. 'binh-dinh:429=0.1,hang=0.02;"
+                    "tay-ninh:all' (default: $EGOV_SIM_FAULTS)")
+    ap.add_argument("--fault-seed", type=int,
+                    default=int(os.environ.get("EGOV_SIM_FAULT_SEED") or 0),
+                    help="seed of the injected faults (default: $EGOV_SIM_FAULT_SEED or 0)")
     args = ap.parse_args(argv)
+    try:
+        faults = parse_faults(args.faults, portal_codes())
+    except ValueError as e:
+        ap.error(f"--faults: {e}")
     stop = threading.Event()  # set by SIGTERM/SIGINT, even during start-up
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -78,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     fleet = SimulatorFleet(world, host=args.host, base_port=args.base_port,
                            credentials=credentials, session_ttl=args.session_ttl,
                            quiet=not args.verbose)
+    fleet.apply_faults(faults, seed=args.fault_seed)
     fleet.start()
     path = args.connections_file
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -88,11 +106,16 @@ def main(argv: list[str] | None = None) -> int:
     urls = " ".join(f"{c}={fleet.base_url(c)}" for c in portal_codes())
     print(f"egov portal simulator ready: {urls} records={n} generated_in={gen_s:.1f}s "
           f"clock={world.clock:%Y-%m-%dT%H:%M:%S} connections={path}", flush=True)
+    for code, cfg in faults.items():
+        print(f"faults {code}: {cfg.describe()} (seed {args.fault_seed})", flush=True)
     try:
         while not stop.wait(0.5):
             pass
     finally:
         fleet.stop()
+        for code in faults:
+            counts = ",".join(f"{k}={v}" for k, v in sorted(fleet.fault_counts(code).items()))
+            print(f"faults injected {code}: {counts or 'none'}", flush=True)
         print("egov portal simulator stopped", flush=True)
     return 0
 

@@ -1,10 +1,13 @@
 """HTTP servers of the simulated portals (the contract of shared/spec/portal-api.md).
 
 One ``ThreadingHTTPServer`` per portal, each on its own port, all reading one ``World`` (so
-one clock). Fault injection plugs in per portal through ``SimulatorFleet.set_fault_hook``:
-a hook is middleware ``hook(request, handle) -> SimResponse`` that may answer by itself
-(429, 5xx, ...), sleep (a hang), or call ``handle(request)`` and alter the response
-(``SimResponse.cut_at`` sends only that many body bytes, then closes the connection).
+one clock). Faults plug in per portal: ``SimulatorFleet.set_faults(code, FaultConfig)`` (or
+``apply_faults(spec)``, see ``egov.simulator.faults``) installs a seeded ``FaultInjector``;
+``fault_counts(code)`` tells what it injected. Underneath, a fault hook is middleware
+``hook(request, handle) -> SimResponse`` that may answer by itself (429, 5xx, ...), sleep (a
+hang), or call ``handle(request)`` and alter the response (``SimResponse.cut_at`` sends only
+that many body bytes, then closes the connection; ``SimResponse.drop`` closes it without an
+answer); ``set_fault_hook`` installs any such hook.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from egov.simulator.faults import FaultConfig, FaultInjector, parse_faults
 from egov.simulator.generator import format_ts, from_local_seconds, parse_ts
 from egov.simulator.units import portal_codes
 from egov.simulator.world import World
@@ -48,6 +52,7 @@ class SimResponse:
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
     cut_at: int | None = None  # send only this many body bytes, then close (fault hooks)
+    drop: bool = False  # close the connection without answering (fault hooks)
 
     @classmethod
     def json(cls, status: int, obj: dict, headers: dict[str, str] | None = None
@@ -107,6 +112,15 @@ class _Handler(BaseHTTPRequestHandler):
     server: _PortalHTTPServer
     server_version = "EgovPortalSim/1.0"
 
+    def setup(self) -> None:
+        super().setup()
+        # headers and body go out in separate writes: without this, Nagle's algorithm and
+        # the client's delayed ACK stall every keep-alive response by ~40 ms
+        try:
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
+
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - stdlib signature
         if not self.server.fleet.quiet:
             log.info("%s %s", self.server.portal, format % args)
@@ -135,6 +149,19 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(resp)
 
     def _send(self, resp: SimResponse) -> None:
+        try:
+            self._write(resp)
+        except OSError:  # the client went away (gave up on a hang, ...): nothing to answer
+            self.close_connection = True
+
+    def _write(self, resp: SimResponse) -> None:
+        if resp.drop:
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
         self.send_response(resp.status)
         for k, v in resp.headers.items():
             self.send_header(k, v)
@@ -173,8 +200,12 @@ class SimulatorFleet:
         self.session_ttl = session_ttl
         self.quiet = quiet
         self.fault_hooks: dict[str, FaultHook] = {}
+        self.clock_lock = threading.Lock()  # clock advances by fault injectors (churn)
+        self._stop_events: dict[str, threading.Event] = {}
         self._sessions: dict[str, tuple[str, float]] = {}  # token → (portal, expires monotonic)
         self._sessions_lock = threading.Lock()
+        self._injectors: dict[str, FaultInjector] = {}
+        self._down: set[str] = set()  # portals down by a fault config
         self._servers: dict[str, _PortalHTTPServer] = {}
         self._threads: dict[str, threading.Thread] = {}
         self._ports: dict[str, int] = {}
@@ -183,6 +214,9 @@ class SimulatorFleet:
     def start(self) -> SimulatorFleet:
         for i, code in enumerate(self.portals):
             port = self._ports.get(code, self.base_port + i if self.base_port else 0)
+            if code in self._down:  # a "down" fault: it gets a port but does not listen
+                self._reserve_port(code, port)
+                continue
             self._start(code, port)
         return self
 
@@ -190,6 +224,7 @@ class SimulatorFleet:
         if code in self._servers:
             return
         srv = _PortalHTTPServer((self.host, port), _Handler, self, code)
+        self._stop_events[code] = threading.Event()
         self._ports[code] = srv.server_address[1]
         t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.1},
                              name=f"portal-sim-{code}", daemon=True)
@@ -197,11 +232,20 @@ class SimulatorFleet:
         self._threads[code] = t
         t.start()
 
+    def _reserve_port(self, code: str, port: int) -> None:
+        if code not in self._ports:
+            if port == 0:
+                with socket.socket() as s:
+                    s.bind((self.host, 0))
+                    port = s.getsockname()[1]
+            self._ports[code] = port
+
     def stop_portal(self, code: str) -> None:
         """Take one portal down (connections refused) until ``start_portal``."""
         srv = self._servers.pop(code, None)
         if srv is None:
             return
+        self.stop_event(code).set()  # wakes hung requests
         srv.shutdown()
         srv.server_close()
         srv.drop_connections()
@@ -262,12 +306,59 @@ class SimulatorFleet:
             entry = self._sessions.get(tok)
         return entry is not None and entry[0] == code and entry[1] > time.monotonic()
 
-    # ---- fault injection (filled in by a later issue) ----
+    # ---- fault injection ----
     def set_fault_hook(self, code: str, hook: FaultHook | None) -> None:
+        """Install any middleware as the portal's fault hook (None removes it)."""
         if hook is None:
             self.fault_hooks.pop(code, None)
         else:
             self.fault_hooks[code] = hook
+
+    def set_faults(self, code: str, config: FaultConfig | None, seed: int = 0) -> None:
+        """Inject ``config``'s faults on one portal from now on, deterministically from
+        ``seed`` (None or an empty config: no faults). ``down`` stops the portal (and a
+        config without it starts a stopped one again). Fault counts start from zero."""
+        if code not in self.portals:
+            raise KeyError(f"unknown portal {code!r}")
+        if config is None or config == FaultConfig():
+            self.fault_hooks.pop(code, None)
+            self._injectors.pop(code, None)
+        else:
+            inj = FaultInjector(self, code, config, seed)
+            self._injectors[code] = inj
+            self.fault_hooks[code] = inj
+        if config is not None and config.down:
+            self._injectors[code].count("down")
+            self._down.add(code)
+            self.stop_portal(code)
+        elif code in self._down:
+            self._down.discard(code)
+            if code in self._ports:
+                self.start_portal(code)
+
+    def apply_faults(self, spec: str | dict | None, seed: int = 0) -> dict[str, FaultConfig]:
+        """``set_faults`` for each portal of a ``parse_faults`` spec (string, JSON or dict);
+        portals it does not name keep their faults. Returns the configs applied."""
+        configs = parse_faults(spec, self.portals) if not (
+            isinstance(spec, dict) and all(isinstance(v, FaultConfig) for v in spec.values())
+        ) else dict(spec)
+        for code, cfg in configs.items():
+            self.set_faults(code, cfg, seed)
+        return configs
+
+    def faults(self, code: str) -> FaultConfig | None:
+        inj = self._injectors.get(code)
+        return inj.config if inj else None
+
+    def fault_counts(self, code: str) -> dict[str, int]:
+        """Faults injected on one portal since ``set_faults``, by kind (see
+        ``egov.simulator.faults``); kinds that did not happen are absent."""
+        inj = self._injectors.get(code)
+        return dict(inj.counts) if inj else {}
+
+    def stop_event(self, code: str) -> threading.Event:
+        """Set while the portal is stopped (hung requests wait on it)."""
+        return self._stop_events.setdefault(code, threading.Event())
 
     # ---- request handling ----
     def handle(self, req: SimRequest) -> SimResponse:
@@ -279,6 +370,11 @@ class SimulatorFleet:
                 return self._token(req)
             if path == "/_sim/clock":
                 return self._clock(req)
+            if path == "/_sim/faults":
+                inj = self._injectors.get(req.portal)
+                return SimResponse.json(200, {
+                    "error_code": "0", "faults": inj.config.describe() if inj else "none",
+                    "counts": dict(inj.counts) if inj else {}})
             if path in ("/api/donvi", "/api/tthc", "/api/hoso"):
                 if req.method != "GET":
                     return _error(405, "use GET")

@@ -99,6 +99,11 @@ def make_engine(url: str | None = None):
 
     url = normalize_url(url) if url else warehouse_url()
     if url.startswith("sqlite"):
+        from sqlalchemy.engine import make_url
+
+        path = make_url(url).database
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 60})
 
         @event.listens_for(engine, "connect")

@@ -20,6 +20,7 @@ from egov.records import (
 from egov.warehouse.schema import (
     dim_procedure,
     dim_unit,
+    etl_extract_window,
     etl_portal_run,
     etl_watermark,
     fct_dossier,
@@ -169,3 +170,50 @@ def count_rows(conn, table, **where) -> int:
     for column, value in where.items():
         stmt = stmt.where(table.c[column] == value)
     return conn.execute(stmt).scalar_one()
+
+
+def record_window(conn, row: dict) -> None:
+    upsert(conn, etl_extract_window, [row], ["run_id", "portal_code", "seq"])
+
+
+def _windows(conn, portal_code: str, run_id: str) -> list[dict]:
+    stmt = select(etl_extract_window).where(etl_extract_window.c.run_id == run_id,
+                                            etl_extract_window.c.portal_code == portal_code)
+    return [dict(r._mapping) for r in conn.execute(stmt)]
+
+
+def advance_run_watermark(conn, portal_code: str, *, run_id: str, n_windows: int,
+                          now: datetime) -> datetime | None:
+    """Advance the watermark to what this run's committed windows justify."""
+    from egov.windows import committed_watermark
+
+    target = committed_watermark(_windows(conn, portal_code, run_id), n_windows)
+    return advance_watermark(conn, portal_code, target, run_id=run_id, now=now)
+
+
+_COUNTS = ("pages", "records_received", "records_distinct", "duplicates_dropped",
+           "records_loaded", "records_quarantined", "retries")
+
+
+def record_portal_totals(conn, portal_code: str, *, run_id: str, n_windows: int,
+                         now: datetime) -> dict:
+    """etl_portal_run for (run, portal): the sums over its windows; `loaded` once every
+    window is committed, else `partial`."""
+    windows = [w for w in _windows(conn, portal_code, run_id) if w["status"] == "committed"]
+    done = len({w["seq"] for w in windows})
+    row = {
+        "run_id": run_id, "portal_code": portal_code,
+        "status": "loaded" if done >= n_windows else "partial",
+        "window_from": min(w["window_from"] for w in windows),
+        "window_to": None if any(w["window_to"] is None for w in windows)
+        else max(w["window_to"] for w in windows),
+        **{k: sum(int(w[k] or 0) for w in windows) for k in _COUNTS},
+        "seconds": sum(float(w["seconds"] or 0) for w in windows),
+        "units": count_rows(conn, dim_unit, portal_code=portal_code),
+        "procedures": count_rows(conn, dim_procedure, portal_code=portal_code),
+        "finished_at": now,
+    }
+    if row["status"] == "loaded":
+        row["error"] = None
+    upsert(conn, etl_portal_run, [row], ["run_id", "portal_code"])
+    return {**row, "windows_committed": done, "windows": n_windows}

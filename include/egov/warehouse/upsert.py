@@ -23,7 +23,8 @@ def upsert(conn, table, rows: Sequence[dict], keys: Sequence[str], *, newer_than
         return
     insert = _insert(conn)
     stmt = insert(table)
-    updates = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
+    # Only the columns the rows carry are updated: the others keep what is stored.
+    updates = {name: stmt.excluded[name] for name in rows[0] if name not in keys}
     where = None
     if newer_than:
         where = table.c[newer_than] <= stmt.excluded[newer_than]
