@@ -12,7 +12,11 @@ Every night at 01:00 Asia/Ho_Chi_Minh, for every portal in the portals file
    the watermark moves only with the committed data;
 4. **compute** — indicator snapshots (`mart_indicator_snapshot`) for every unit of the
    portals loaded, then every plan target (`mart_target_evaluation`);
-5. **finish** — prints the target report; fails the run naming any portal that failed.
+5. **finish** — prints the target report; fails the run naming any portal that failed;
+6. **housekeeping** — retention of the raw zone and of quarantine payloads.
+
+Data quality: every validation is in `dq_validation_result` and in the GX Data Docs
+(Browse → Data quality); rejected versions in `quarantine_record` with the rule broken.
 
 A run with logical date `T` reports as of the local day before `T`. Params: `as_of`
 (override that day), `portals` (a subset of portal codes), `full_refresh` (re-read every
@@ -121,11 +125,19 @@ def egov_nightly():
         return run_finish(requested=requested, as_of=jobs[0]["as_of"],
                           run_id=get_current_context()["run_id"])
 
+    @task(trigger_rule="all_done")
+    def housekeeping() -> dict:
+        """Retention of the raw zone and of quarantine payloads (restricted data)."""
+        from egov.pipeline import housekeeping as run_housekeeping
+
+        return run_housekeeping()
+
     jobs = prepare()
     portals = portal.expand(job=jobs)
     computed = compute(jobs)
     portals >> computed
     finish(jobs, computed)
+    computed >> housekeeping()
 
 
 egov_nightly()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
-VOLATILE = {"run_id", "computed_at", "loaded_at", "quarantined_at", "committed_at"}
+VOLATILE = {"run_id", "computed_at", "loaded_at", "quarantined_at", "committed_at", "raw_page"}
 
 
 def airflow_env(home: Path) -> dict:
@@ -25,6 +25,7 @@ def airflow_env(home: Path) -> dict:
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "GX_ANALYTICS_ENABLED": "False",
         "EGOV_TASK_RETRIES": "0",
+        "EGOV_FIRST_LOAD_WINDOW_MONTHS": "24",
         "EGOV_PII_KEY": "test-only-pii-key",
         "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
     })
@@ -49,7 +50,9 @@ def run_dag(env: dict, logical_date: str, conf: dict | None = None, *, log_dir: 
     return proc.returncode, text
 
 
-def portal_conn_env(fleet, credentials: dict[str, tuple[str, str]]) -> dict:
+def portal_conn_env(fleet, credentials: dict[str, tuple[str, str]], query: str = "") -> dict:
+    """AIRFLOW_CONN_PORTAL_* for each portal of the fleet; `query` sets client options
+    through the connection's extra (e.g. "read_timeout=1&max_retries=8")."""
     from urllib.parse import quote
 
     env = {}
@@ -57,7 +60,8 @@ def portal_conn_env(fleet, credentials: dict[str, tuple[str, str]]) -> dict:
         url = fleet.base_url(code)
         scheme, rest = url.split("://", 1)
         env[f"AIRFLOW_CONN_PORTAL_{code.upper().replace('-', '_')}"] = (
-            f"{scheme}://{quote(user, safe='')}:{quote(password, safe='')}@{rest}")
+            f"{scheme}://{quote(user, safe='')}:{quote(password, safe='')}@{rest}"
+            + (f"?{query}" if query else ""))
     return env
 
 

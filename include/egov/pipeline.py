@@ -116,7 +116,8 @@ def extract(job: dict, *, run_id: str) -> dict:
     stats = dict(getattr(client, "stats", {}) or {})
     manifest = writer.finish(
         extracted_at=datetime.now().isoformat(timespec="seconds"), as_of=job["as_of"],
-        seq=job["seq"], windows=job["windows"], window_from=job["window_from"],
+        seq=job["seq"], windows=job["windows"], full_refresh=job["full_refresh"],
+        window_from=job["window_from"],
         window_to=job["window_to"], units=len(units), procedures=len(procedures),
         record_versions=versions, client_stats=stats, seconds=seconds,
     )
@@ -134,67 +135,80 @@ def _fetch_dossiers(client, updated_from: str, updated_to: str | None) -> int:
 
 
 def load(extracted: dict, *, run_id: str) -> dict:
-    """Validate the kept pages with the GX suite and load them in one transaction, with the
-    window's accounting and the watermark its run's committed windows justify."""
+    """Validate the kept pages with the GX suites and load them in one transaction, with the
+    window's accounting and the watermark its run's committed windows justify. Above the
+    quality gate, only quarantine and results are committed, and the portal fails."""
     from egov.failpoints import hit
+    from egov.quality.data_docs import publish_data_docs
+    from egov.quality.gate import QualityGateError, gate_decision
+    from egov.quality.portal import validate_batch
+    from egov.quality.results import store_results
     from egov.raw_zone import page_items, read_manifest
     from egov.settings import pii_key
-    from egov.validation import validate_dossiers
     from egov.warehouse import load as wl
 
     started = time.monotonic()
     portal_code, location = extracted["portal_code"], extracted["manifest"]
     manifest = read_manifest(location)
+    seq, n_windows = manifest["seq"], manifest["windows"]
     units = page_items(location, "donvi")
     procedures = page_items(location, "tthc")
     received = page_items(location, "hoso")
     distinct = _distinct_versions(received)
-    unit_codes = {u["MaDonVi"] for u in units if u.get("MaDonVi")}
-    outcome = validate_dossiers(distinct, unit_codes)
+    engine = _engine()
+    quality = validate_batch(engine, portal_code, run_id=run_id, units=units,
+                             procedures=procedures, records=distinct,
+                             incremental=n_windows == 1 and not manifest.get("full_refresh"))
+    outcome = quality.records
+    gate = gate_decision(outcome, portal_code)
     now = _now()
     client_stats = manifest.get("client_stats") or {}
     window = {
-        "run_id": run_id, "portal_code": portal_code, "seq": manifest["seq"],
+        "run_id": run_id, "portal_code": portal_code, "seq": seq,
         "window_from": datetime.fromisoformat(manifest["window_from"]),
         "window_to": (datetime.fromisoformat(manifest["window_to"])
                       if manifest["window_to"] else None),
-        "status": "committed", "newest_update": wl.newest_update(distinct),
+        "status": "committed" if gate.passed else "gated",
+        "newest_update": wl.newest_update(distinct),
         "manifest": location, "pages": len(manifest["pages"]),
         "records_received": len(received), "records_distinct": len(distinct),
         "duplicates_dropped": len(received) - len(distinct),
-        "records_loaded": len(outcome.accepted), "records_quarantined": len(outcome.rejected),
+        "records_loaded": len(outcome.accepted) if gate.passed else 0,
+        "records_quarantined": len(outcome.rejected),
         "retries": int(client_stats.get("retries", 0) or 0),
         "seconds": round(manifest.get("seconds", 0) + time.monotonic() - started, 3),
         "committed_at": now,
     }
-    engine = _engine()
     with engine.begin() as conn:
-        wl.replace_units(conn, portal_code, units, run_id=run_id, now=now)
-        if procedures or manifest["seq"] == 0:
-            wl.replace_catalogue(conn, portal_code, procedures, run_id=run_id, now=now)
-        loaded = wl.upsert_dossiers(conn, portal_code, outcome.accepted, pii_key=pii_key(),
-                                    run_id=run_id, now=now)
+        store_results(conn, portal_code, run_id, quality.results, window_seq=seq,
+                      validated_at=now)
         wl.upsert_quarantine(conn, portal_code, outcome.rejected, run_id=run_id, now=now,
                              raw_location=location)
-        missing = wl.missing_records(conn, portal_code, {wl.record_key(r) for r in distinct})
-        if missing:
-            raise RuntimeError(f"{portal_code}: {len(missing)} records neither loaded nor "
-                               f"quarantined, e.g. {sorted(missing)[:5]}")
         wl.record_window(conn, window)
+        if gate.passed:
+            wl.replace_units(conn, portal_code, units, run_id=run_id, now=now)
+            if procedures or seq == 0:
+                wl.replace_catalogue(conn, portal_code, procedures, run_id=run_id, now=now)
+            wl.upsert_dossiers(conn, portal_code, outcome.accepted, pii_key=pii_key(),
+                               run_id=run_id, now=now)
+            missing = wl.missing_records(conn, portal_code,
+                                         {wl.record_key(r) for r in distinct})
+            if missing:
+                raise RuntimeError(f"{portal_code}: {len(missing)} records neither loaded nor "
+                                   f"quarantined, e.g. {sorted(missing)[:5]}")
         watermark = wl.advance_run_watermark(conn, portal_code, run_id=run_id,
-                                             n_windows=manifest["windows"], now=now)
+                                             n_windows=n_windows, now=now)
         totals = wl.record_portal_totals(conn, portal_code, run_id=run_id,
-                                         n_windows=manifest["windows"], now=now)
+                                         n_windows=n_windows, now=now)
         hit("load.before_commit", portal_code)
     engine.dispose()
-    for summary in outcome.expectations:
-        if not summary["success"]:
-            log.warning("%s: rule %s (%s) rejected %d of %d record versions", portal_code,
-                        summary["rule"], summary["field"], summary["unexpected_count"],
-                        summary["element_count"])
-    log.info("%s window %d/%d: %d dossiers upserted; watermark now %s", portal_code,
-             manifest["seq"] + 1, manifest["windows"], loaded, watermark)
+    if not gate.passed or seq == n_windows - 1:
+        publish_data_docs(quality, portal_code, run_id, window_seq=seq)
+    log.info("%s window %d/%d: %s; watermark now %s", portal_code, seq + 1, n_windows,
+             window["status"], watermark)
     log.info("run accounting %s: %s", portal_code, json.dumps(totals, default=str))
+    if not gate.passed:
+        raise QualityGateError(gate)
     return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in window.items()}
 
 
@@ -276,3 +290,26 @@ def finish(*, requested: list[str], as_of: str, run_id: str) -> str:
         raise RuntimeError(f"portals failed in this run: {', '.join(failed)} "
                            f"(their units got no new snapshots)")
     return text
+
+
+def housekeeping() -> dict:
+    """Retention of the restricted stores: raw-zone runs older than EGOV_RAW_RETENTION_DAYS
+    are deleted; quarantine payloads older than EGOV_QUARANTINE_PAYLOAD_RETENTION_DAYS lose
+    their personal fields."""
+    from egov.quality.retention import (
+        purge_raw_zone,
+        quarantine_payload_retention_days,
+        raw_retention_days,
+        redact_quarantine,
+    )
+    from egov.settings import raw_zone_root
+
+    now = datetime.now()
+    purged = purge_raw_zone(raw_zone_root(), raw_retention_days(), now)
+    engine = _engine()
+    with engine.begin() as conn:
+        redacted = redact_quarantine(conn, quarantine_payload_retention_days(), now)
+    engine.dispose()
+    log.info("retention: %d raw-zone run folders deleted, %d quarantine payloads redacted",
+             len(purged), redacted)
+    return {"raw_runs_deleted": len(purged), "payloads_redacted": redacted}

@@ -631,8 +631,10 @@ class PortalClient:
                 attempt += 1
 
 
-_EXTRA_OPTIONS = ("connect_timeout", "read_timeout", "max_retries", "page_size", "backoff_base",
-                  "backoff_max", "max_requests_per_second", "max_repages", "max_splits")
+# Options a connection's extra may set (a URI query gives text: cast to these types).
+_EXTRA_OPTIONS = {"connect_timeout": float, "read_timeout": float, "max_retries": int,
+                  "page_size": int, "backoff_base": float, "backoff_max": float,
+                  "max_requests_per_second": float, "max_repages": int, "max_splits": int}
 
 
 def client_from_connection(conn_id: str, portal_code: str, **kwargs: Any) -> PortalClient:
@@ -655,7 +657,14 @@ def client_from_connection(conn_id: str, portal_code: str, **kwargs: Any) -> Por
             base_url += f":{conn.port}"
         if conn.schema:
             base_url += "/" + conn.schema.strip("/")
-    opts: dict[str, Any] = {k: extra[k] for k in _EXTRA_OPTIONS if k in extra}
+    opts: dict[str, Any] = {}
+    for key, kind in _EXTRA_OPTIONS.items():
+        if key in extra:
+            try:
+                opts[key] = kind(extra[key])
+            except (TypeError, ValueError) as exc:
+                raise PortalError(f"connection {conn_id!r}: extra {key}={extra[key]!r} is not "
+                                  f"a {kind.__name__}", portal_code=portal_code) from exc
     opts.update(kwargs)
     return PortalClient(base_url, conn.login or "", conn.password or "",
                         portal_code=portal_code, conn_id=conn_id, **opts)

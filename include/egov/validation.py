@@ -1,38 +1,40 @@
 """Great Expectations suite of the portal contract's record rules, and the split it makes.
 
-Each rule of portal-api.md ("Which record versions are malformed") is one or two GX
-expectations on a frame built from the raw record versions. A version that fails any rule
-is rejected with every rule it broke; the rest are accepted.
+Each rule of portal-api.md ("Which record versions are malformed") is one GX expectation
+of severity `error` on a frame built from the raw record versions: a version that breaks any
+of them is rejected (quarantined) with every error rule it broke. Rules of severity `warning`
+(procedure not in the catalogue, odd `LoaiDoiTuong` / `MucDoHaiLong`, and the batch-level
+expectations of `egov.quality.suites`) keep the version and are reported.
+
+No rule reads a personal field (ChuHoSo, SoGiayToChuHoSo, SoDienThoai, Email, DiaChi), and a
+failure carries only the failing field's value (`egov.quality.rules.Failure`).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
 
-from egov.records import DATE_FIELDS, as_int, fee_items_valid
+from egov.quality.rules import ERROR, WARNING, Failure, Rule
+from egov.records import DATE_FIELDS, as_int, fee_items_valid, parse_portal_time
 
 log = logging.getLogger(__name__)
+
+RECORD_SUITE = "dossier_versions"
+BATCH_SUITE = "dossier_batch"
 
 VALID_STATUSES = [str(s) for s in range(1, 11)]
 RECEIVED_REQUIRED = [s for s in VALID_STATUSES if s not in ("1", "3")]
 ENDED_REQUIRED = ["7", "8", "9", "10"]
 RETURNED_REQUIRED = ["10"]
+APPLICANT_TYPES = ["1", "2", "3", "4"]
+SATISFACTION_LEVELS = ["1", "2", "3"]
+
+__all__ = ["Failure", "Outcome", "Rule", "record_frame", "record_rules", "validate_dossiers"]
 
 
-@dataclass(frozen=True)
-class Rule:
-    """One contract rule, as one GX expectation; `field` is the portal field it reads."""
-
-    name: str
-    field: str
-    message: str
-    expectation: str
-    kwargs: dict = field(default_factory=dict)
-
-
-def _rules(unit_codes) -> list[Rule]:
+def _error_rules(unit_codes) -> list[Rule]:
+    """The contract's rules (portal-api.md), each of severity error."""
     rules = [
         Rule("dossier_code_present", "MaHoSo", "MaHoSo is missing or blank",
              "ExpectColumnValuesToNotBeNull", {"column": "MaHoSo"}),
@@ -49,7 +51,7 @@ def _rules(unit_codes) -> list[Rule]:
     ]
     for name in DATE_FIELDS:
         rules.append(Rule("date_format", name, f"{name} is not a yyyyMMddHHmmss date",
-                          "ExpectColumnValuesToMatchRegex", {"column": name, "regex": r"^\d{14}$"}))
+                          "ExpectColumnValuesToMatchRegex", {"column": name, "regex": r"^[0-9]{14}$"}))
         rules.append(Rule("date_exists", name, f"{name} is not a real date and time",
                           "ExpectColumnValuesToMatchStrftimeFormat",
                           {"column": name, "strftime_format": "%Y%m%d%H%M%S"}))
@@ -74,36 +76,57 @@ def _rules(unit_codes) -> list[Rule]:
     return rules
 
 
-@dataclass(frozen=True)
-class Failure:
-    rule: str
-    field: str
-    value: object
-    message: str
+def _warning_rules(procedure_codes) -> list[Rule]:
+    """Kept-but-reported rules: values that simply match no indicator condition."""
+    rules = []
+    if procedure_codes is not None:
+        rules.append(Rule(
+            "procedure_known", "MaTTHC", "MaTTHC is not a procedure of /api/tthc (kept)",
+            "ExpectColumnValuesToBeInSet",
+            {"column": "procedure_code", "value_set": sorted(procedure_codes)}, WARNING))
+    rules += [
+        Rule("applicant_type_valid", "LoaiDoiTuong", "LoaiDoiTuong is not 1..4 (kept)",
+             "ExpectColumnValuesToBeInSet",
+             {"column": "LoaiDoiTuong", "value_set": APPLICANT_TYPES}, WARNING),
+        Rule("satisfaction_valid", "MucDoHaiLong", "MucDoHaiLong is not null or 1..3 (kept)",
+             "ExpectColumnValuesToBeInSet",
+             {"column": "MucDoHaiLong", "value_set": SATISFACTION_LEVELS}, WARNING),
+    ]
+    return rules
 
-    @property
-    def reason(self) -> str:
-        return f"{self.rule}: {self.field}={self.value!r}: {self.message}"
+
+def record_rules(unit_codes, procedure_codes=None) -> list[Rule]:
+    """Every row-level rule of the record suite: errors (the contract) then warnings."""
+    return _error_rules(unit_codes) + _warning_rules(procedure_codes)
 
 
 @dataclass
 class Outcome:
     accepted: list[dict]
-    rejected: list[tuple[dict, list[Failure]]]
-    expectations: list[dict]  # one summary per expectation: rule, field, success, failed rows
+    rejected: list[tuple[dict, list[Failure]]]  # error failures only
+    # One summary per expectation (every suite run): suite, rule, field, severity, message,
+    # expectation, success, element_count, unexpected_count, missing_count, observed_value,
+    # partial_unexpected_list, details. JSON-serialisable; what store_results keeps.
+    expectations: list[dict]
+    warnings: list[tuple[dict, list[Failure]]] = field(default_factory=list)  # accepted rows
 
     @property
     def success(self) -> bool:
         return not self.rejected
 
+    @property
+    def batch_warnings(self) -> list[dict]:
+        return [s for s in self.expectations if s["suite"] == BATCH_SUITE and not s["success"]]
+
 
 def _text(value):
-    """A field for the frame: None stays None, "" is missing, other values as text."""
+    """A date field for the frame: None and "" are missing; a string is kept; anything else
+    (an int 20240101080000, a list) can never be a date."""
     if value is None or value == "":
         return None
     if isinstance(value, str):
         return value
-    return repr(value)
+    return f"invalid:{value!r}"
 
 
 def _code(value):
@@ -122,11 +145,23 @@ def _normalized_int(value, *, nullable: bool):
 
 
 def _day(value) -> str | None:
-    return value[:8] if isinstance(value, str) and len(value) == 14 and value.isdigit() else None
+    """The calendar day (yyyyMMdd) of a real date; None when missing or malformed (the date
+    rules report those; the due-date rule then has nothing to compare)."""
+    try:
+        moment = parse_portal_time(value)
+    except ValueError:
+        return None
+    return moment.strftime("%Y%m%d") if moment else None
+
+
+RECORD_COLUMNS = ["MaHoSo", "MaDonVi", "TrangThaiHoSo", "KenhThucHien", "fees_valid",
+                  *DATE_FIELDS, "received_day", "due_day", "procedure_code", "LoaiDoiTuong",
+                  "MucDoHaiLong"]
 
 
 def record_frame(records: list[dict]):
-    """The columns the suite reads, one row per record version (index = list position)."""
+    """The columns the suites read, one row per record version (index = list position).
+    No personal field is ever copied into it."""
     import pandas as pd
 
     rows = []
@@ -137,74 +172,69 @@ def record_frame(records: list[dict]):
             "TrangThaiHoSo": _normalized_int(r.get("TrangThaiHoSo"), nullable=False),
             "KenhThucHien": _normalized_int(r.get("KenhThucHien"), nullable=True),
             "fees_valid": fee_items_valid(r.get("DanhSachLePhi")),
+            "procedure_code": _code(r.get("MaTTHC")) or "",
+            "LoaiDoiTuong": _normalized_int(r.get("LoaiDoiTuong"), nullable=True),
+            "MucDoHaiLong": _normalized_int(r.get("MucDoHaiLong"), nullable=True),
         }
         for name in DATE_FIELDS:
             row[name] = _text(r.get(name))
         row["received_day"] = _day(row["NgayTiepNhan"])
         row["due_day"] = _day(row["NgayHenTra"])
         rows.append(row)
-    columns = ["MaHoSo", "MaDonVi", "TrangThaiHoSo", "KenhThucHien", "fees_valid",
-               *DATE_FIELDS, "received_day", "due_day"]
-    return pd.DataFrame(rows, columns=columns, dtype=object)
+    return pd.DataFrame(rows, columns=RECORD_COLUMNS, dtype=object)
 
 
-def _gx():
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
-    import great_expectations as gx
+def build_suite(gx, unit_codes, name: str = RECORD_SUITE, procedure_codes=None):
+    """The record suite as a GX ExpectationSuite (kept for callers of the old API)."""
+    from egov.quality.gxrun import build_suite as build
 
-    return gx
-
-
-def build_suite(gx, unit_codes, name: str = "dossier_contract"):
-    suite = gx.ExpectationSuite(name=name)
-    for rule in _rules(unit_codes):
-        cls = getattr(gx.expectations, rule.expectation)
-        meta = {"rule": rule.name, "field": rule.field, "message": rule.message}
-        suite.add_expectation(cls(**rule.kwargs, meta=meta))
-    return suite
+    return build(name, record_rules(unit_codes, procedure_codes))
 
 
-def validate_dossiers(records: list[dict], unit_codes) -> Outcome:
-    """Run the contract suite on `records` (raw API versions) and split them."""
-    if not records:
-        return Outcome([], [], [])
-    gx = _gx()
-    from great_expectations.data_context.types.base import ProgressBarsConfig
+def validate_dossiers(records: list[dict], unit_codes, procedure_codes=None, *,
+                      history=None, context=None) -> Outcome:
+    """Run the record suite on `records` (raw API versions) and split them.
 
+    - `unit_codes`: the MaDonVi of /api/donvi (error rule `unit_known`);
+    - `procedure_codes`: the MaTTHC of /api/tthc, or None to skip the warning
+      `procedure_known`;
+    - `history`: an `egov.quality.history.BatchHistory` of recent runs, or None to skip the
+      batch-level warnings (volume, share of null channels / null due dates).
+    """
+    return run_record_suites(records, unit_codes, procedure_codes, history=history,
+                             context=context)[0]
+
+
+def run_record_suites(records, unit_codes, procedure_codes=None, *, history=None,
+                      context=None):
+    """`validate_dossiers`, also returning what ran: [(suite name, rules, frame)]."""
+    from egov.quality.gxrun import ephemeral_context, run_rules
+    from egov.quality.suites import batch_rules
+
+    if not records and history is None:
+        return Outcome([], [], []), []
     frame = record_frame(records)
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    batch_def = (
-        context.data_sources.add_pandas("portal")
-        .add_dataframe_asset("dossier_versions")
-        .add_batch_definition_whole_dataframe("batch")
-    )
-    suite = context.suites.add(build_suite(gx, unit_codes))
-    batch = batch_def.get_batch(batch_parameters={"dataframe": frame})
-    result = batch.validate(suite, result_format={"result_format": "COMPLETE"})
+    context = context or ephemeral_context()
+    ran, results = [], []
+    if records:
+        rules = record_rules(unit_codes, procedure_codes)
+        results += run_rules(RECORD_SUITE, rules, frame, context=context)
+        ran.append((RECORD_SUITE, rules, frame))
+    rules = batch_rules(history) if history is not None else []
+    if rules:
+        results += run_rules(BATCH_SUITE, rules, frame, context=context)
+        ran.append((BATCH_SUITE, rules, frame))
 
-    failures: dict[int, list[Failure]] = {}
-    summaries = []
-    for res in result.results:
-        meta = res.expectation_config.meta
-        if res.exception_info and res.exception_info.get("raised_exception"):
-            raise RuntimeError(
-                f"GX expectation {meta['rule']} ({meta['field']}) raised: "
-                f"{res.exception_info.get('exception_message')}"
-            )
-        rows = res.result.get("unexpected_index_list") or []
-        summaries.append({
-            "rule": meta["rule"], "field": meta["field"],
-            "expectation": res.expectation_config.type, "success": bool(res.success),
-            "unexpected_count": len(rows), "element_count": len(frame),
-        })
-        for idx in rows:
-            idx = idx if isinstance(idx, int) else int(idx.get("index", idx))
-            value = records[idx].get(meta["field"])
-            failures.setdefault(idx, []).append(
-                Failure(meta["rule"], meta["field"], value, meta["message"])
-            )
-    accepted = [r for i, r in enumerate(records) if i not in failures]
-    rejected = [(records[i], failures[i]) for i in sorted(failures)]
-    return Outcome(accepted, rejected, summaries)
+    errors: dict[int, list[Failure]] = {}
+    warnings: dict[int, list[Failure]] = {}
+    for res in results:
+        rule = res.rule
+        target = errors if rule.severity == ERROR else warnings
+        for idx in res.rows:
+            target.setdefault(idx, []).append(
+                Failure(rule.name, rule.field, records[idx].get(rule.field), rule.message,
+                        rule.severity))
+    accepted = [r for i, r in enumerate(records) if i not in errors]
+    rejected = [(records[i], errors[i]) for i in sorted(errors)]
+    warned = [(records[i], warnings[i]) for i in sorted(warnings) if i not in errors]
+    return Outcome(accepted, rejected, [r.summary for r in results], warned), ran

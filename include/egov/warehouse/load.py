@@ -204,8 +204,8 @@ def record_portal_totals(conn, portal_code: str, *, run_id: str, n_windows: int,
     row = {
         "run_id": run_id, "portal_code": portal_code,
         "status": "loaded" if done >= n_windows else "partial",
-        "window_from": min(w["window_from"] for w in windows),
-        "window_to": None if any(w["window_to"] is None for w in windows)
+        "window_from": min((w["window_from"] for w in windows), default=None),
+        "window_to": None if not windows or any(w["window_to"] is None for w in windows)
         else max(w["window_to"] for w in windows),
         **{k: sum(int(w[k] or 0) for w in windows) for k in _COUNTS},
         "seconds": sum(float(w["seconds"] or 0) for w in windows),

@@ -237,3 +237,37 @@ mart_target_evaluation = Table(
     Column("computed_at", DateTime),
     PrimaryKeyConstraint("as_of_date", "plan_code", "target_code", "year"),
 )
+
+# --- data quality (migration 0003) ---------------------------------------------------------
+
+# One row per expectation of every GX validation of a portal's batch (docs/data-quality.md):
+# a rerun replaces the rows of its (run_id, portal_code, window_seq, suite).
+dq_validation_result = Table(
+    "dq_validation_result",
+    metadata,
+    Column("run_id", String(250), nullable=False),
+    Column("portal_code", String(64), nullable=False),
+    Column("window_seq", Integer, nullable=False),  # extraction window of the run (0 first)
+    Column("suite", String(64), nullable=False),
+    Column("seq", Integer, nullable=False),  # position of the expectation in the suite
+    Column("expectation_type", String(128), nullable=False),
+    Column("rule", String(64), nullable=False),
+    Column("field", String(64)),
+    Column("severity", String(16), nullable=False),  # error | warning
+    Column("success", Boolean, nullable=False),
+    Column("element_count", Integer),
+    Column("unexpected_count", Integer),
+    Column("missing_count", Integer),
+    Column("observed_value", Text),  # JSON
+    Column("partial_unexpected_list", Text),  # JSON list (at most 20 values)
+    Column("details", Text),  # JSON: bounds, mostly, value set size, row condition
+    Column("message", Text),
+    Column("validated_at", DateTime, nullable=False),
+    PrimaryKeyConstraint("run_id", "portal_code", "window_seq", "suite", "seq"),
+    Index("ix_dq_result_portal_suite_time", "portal_code", "suite", "validated_at"),
+)
+
+# Nullable columns added to quarantine_record by migration 0003 (replay and retention).
+quarantine_record.append_column(Column("replayed_at", DateTime))
+quarantine_record.append_column(Column("replay_run_id", Text))
+quarantine_record.append_column(Column("redacted_at", DateTime))

@@ -1,0 +1,154 @@
+"""Retention of the two restricted stores, which hold applicants' personal data by design:
+
+- the raw zone (`EGOV_RAW_DIR`): pages as the portals sent them;
+  `purge_raw_zone(root, days, now)` deletes run folders older than `days`
+  (`EGOV_RAW_RETENTION_DAYS`, default 90);
+- `quarantine_record.payload`: rejected versions as received;
+  `redact_quarantine(conn, days, now)` blanks the personal fields (ChuHoSo, SoGiayToChuHoSo,
+  SoDienThoai, Email, DiaChi) of payloads replayed, or quarantined, more than `days` ago
+  (`EGOV_QUARANTINE_PAYLOAD_RETENTION_DAYS`, default 180).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from egov.records import PERSONAL_FIELDS
+from egov.settings import ConfigError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_RAW_RETENTION_DAYS = 90
+DEFAULT_QUARANTINE_PAYLOAD_RETENTION_DAYS = 180
+
+
+def _days(name: str, default: int) -> int | None:
+    """Days from the environment; 0 or empty = keep forever (None)."""
+    raw = os.environ.get(name, str(default)).strip()
+    if not raw:
+        return None
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}: not a whole number of days: {raw!r}") from exc
+    if value < 0:
+        raise ConfigError(f"{name}: must be >= 0 (0 keeps forever): {raw!r}")
+    return value or None
+
+
+def raw_retention_days() -> int | None:
+    return _days("EGOV_RAW_RETENTION_DAYS", DEFAULT_RAW_RETENTION_DAYS)
+
+
+def quarantine_payload_retention_days() -> int | None:
+    return _days("EGOV_QUARANTINE_PAYLOAD_RETENTION_DAYS",
+                 DEFAULT_QUARANTINE_PAYLOAD_RETENTION_DAYS)
+
+
+def _naive_local(moment: datetime) -> datetime:
+    return moment.astimezone().replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def _run_time(run_dir) -> datetime | None:
+    """When a raw-zone run folder was written: its manifest's extracted_at, else the newest
+    file's modification time."""
+    manifest = run_dir / "manifest.json"
+    try:
+        if manifest.exists():
+            stamp = json.loads(manifest.read_text()).get("extracted_at")
+            if stamp:
+                return _naive_local(datetime.fromisoformat(stamp))
+    except (ValueError, OSError):
+        pass
+    times = []
+    for child in run_dir.iterdir():
+        try:
+            times.append(child.stat().st_mtime)
+        except (OSError, AttributeError):
+            continue
+    return datetime.fromtimestamp(max(times)) if times else None
+
+
+def _remove(path) -> None:
+    if isinstance(path, Path):
+        shutil.rmtree(path)
+    else:  # an ObjectStoragePath
+        path.fs.rm(path.path, recursive=True)
+
+
+def purge_raw_zone(root, days: int | None, now: datetime) -> list[str]:
+    """Delete `<root>/<portal>/<run>/` folders written more than `days` days before `now`.
+    `days` None: keep everything. Returns the folders removed."""
+    from egov.raw_zone import _path
+
+    if days is None:
+        return []
+    if days < 0:
+        raise ValueError("days must be >= 0")
+    base = _path(str(root))
+    if not base.exists():
+        return []
+    cutoff = _naive_local(now) - timedelta(days=days)
+    removed = []
+    for portal_dir in sorted(base.iterdir()):
+        if not portal_dir.is_dir():
+            continue
+        for run_dir in sorted(portal_dir.iterdir()):
+            if not run_dir.is_dir():
+                continue
+            written = _run_time(run_dir)
+            if written is not None and written < cutoff:
+                _remove(run_dir)
+                removed.append(str(run_dir))
+    log.info("raw zone %s: %d run folders older than %d days deleted", base, len(removed), days)
+    return removed
+
+
+def redact_payload(payload: str) -> str:
+    record = json.loads(payload)
+    if isinstance(record, dict):
+        for name in PERSONAL_FIELDS:
+            if record.get(name) not in (None, ""):
+                record[name] = None
+    return json.dumps(record, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def redact_quarantine(conn, days: int | None, now: datetime) -> int:
+    """Blank the personal fields of quarantine payloads replayed, or quarantined, more than
+    `days` days before `now` (once per payload written: `redacted_at` is set; a version
+    quarantined again gets a fresh payload and is redacted again in time). Returns rows
+    redacted."""
+    from sqlalchemy import and_, bindparam, or_, select, update
+
+    from egov.warehouse.schema import quarantine_record as q
+
+    if days is None:
+        return 0
+    if days < 0:
+        raise ValueError("days must be >= 0")
+    now = _naive_local(now)
+    cutoff = now - timedelta(days=days)
+    # Not yet redacted, or quarantined again (payload written afresh) since it was.
+    unredacted = or_(q.c.redacted_at.is_(None), q.c.redacted_at < q.c.quarantined_at)
+    rows = conn.execute(select(q.c.portal_code, q.c.record_key, q.c.version_key, q.c.payload)
+                        .where(unredacted,
+                               or_(q.c.quarantined_at < cutoff,
+                                   and_(q.c.status == "replayed", q.c.replayed_at < cutoff)))
+                        ).all()
+    if not rows:
+        return 0
+    stmt = (update(q).where(q.c.portal_code == bindparam("p"), q.c.record_key == bindparam("k"),
+                            q.c.version_key == bindparam("v"))
+            .values(payload=bindparam("new_payload"), redacted_at=now))
+    params = [{"p": r.portal_code, "k": r.record_key, "v": r.version_key,
+               "new_payload": redact_payload(r.payload)} for r in rows]
+    for start in range(0, len(params), 2000):
+        conn.execute(stmt, params[start:start + 2000])
+    log.info("quarantine: personal fields blanked in %d payloads older than %d days",
+             len(params), days)
+    return len(params)
