@@ -15,7 +15,7 @@ test: venv  ## lint, then the whole test suite (needs PostgreSQL on 127.0.0.1:54
 	@scripts/test.sh
 
 lint: venv  ## ruff (incl. Airflow 3 AIR3 rules)
-	@.venv/bin/ruff check dags include plugins tests
+	@.venv/bin/ruff check dags include plugins tests benchmarks
 
 report: venv  ## print the latest target report from the warehouse
 	@source scripts/env.sh && python -m egov.report

@@ -33,6 +33,7 @@ from airflow.sdk import Param, dag, get_current_context, task, task_group
 
 LOCAL_TZ = "Asia/Ho_Chi_Minh"
 MAX_PARALLEL_EXTRACTS = int(os.environ.get("EGOV_MAX_PARALLEL_EXTRACTS", "4"))
+EXTRACT_POOL = os.environ.get("EGOV_EXTRACT_POOL", "default_pool")  # politeness: docs/deployment.md
 
 default_args = {
     "owner": "egov-data",
@@ -70,7 +71,8 @@ def egov_nightly():
         ctx = get_current_context()
         return run(params=dict(ctx["params"]), logical_date=ctx.get("logical_date"))
 
-    @task(map_index_template="{{ job_label }}", max_active_tis_per_dagrun=MAX_PARALLEL_EXTRACTS)
+    @task(map_index_template="{{ job_label }}", max_active_tis_per_dagrun=MAX_PARALLEL_EXTRACTS,
+          pool=EXTRACT_POOL)
     def extract(job: dict) -> dict:
         from egov.pipeline import extract as run_extract
         from egov.pipeline import job_label, record_failure

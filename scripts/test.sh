@@ -3,5 +3,5 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$REPO_ROOT"
-ruff check dags include plugins tests
+ruff check dags include plugins tests benchmarks
 python -m pytest "$@"
