@@ -108,7 +108,9 @@ def test_nightly_runs_match_the_oracle_and_reruns_are_idempotent(
         url = create_pg_database("egov_e2e")
         request.addfinalizer(lambda: drop_pg_database(url))
     env = {**env, **portal_conn_env(fleet, credentials), "AIRFLOW_CONN_EGOV_WAREHOUSE": url,
-           "EGOV_RAW_DIR": str(tmp_path / "raw")}
+           "EGOV_RAW_DIR": str(tmp_path / "raw"), "EGOV_DATA_DOCS": str(kind == "sqlite"),
+           "EGOV_DATA_DOCS_DIR": str(tmp_path / "data_docs"),
+           "EGOV_FIRST_LOAD_WINDOW_MONTHS": "12"}
     logs = tmp_path / "logs"
     clocks = [world.clock]
 
@@ -124,6 +126,9 @@ def test_nightly_runs_match_the_oracle_and_reruns_are_idempotent(
     assert _evaluations(engine, as_of1) == _expected_evaluations(expected1, as_of1)
     quarantined = table_rows(engine, quarantine_record)
     assert quarantined, "the simulator's malformed versions must reach quarantine"
+    if kind == "sqlite":  # GX Data Docs of the run, for operators
+        index = tmp_path / "data_docs" / "gx" / "uncommitted" / "data_docs" / "local_site"
+        assert "dossier" in (index / "index.html").read_text(encoding="utf-8").lower()
 
     # Run 2: two days later the portals report changed and new records.
     world.set_clock(world.clock + timedelta(days=2))
