@@ -44,6 +44,21 @@ default_args = {
 }
 
 
+def _portal_step(step: str, job: dict) -> dict:
+    """Run a portal step; failures are noted for the run's end, and those that retrying
+    cannot mend (wrong credentials, the quality gate) fail the task at once."""
+    from egov.pipeline import NotRetryable, job_label, run_portal_step
+
+    ctx = get_current_context()
+    ctx["job_label"] = job_label(job)
+    try:
+        return run_portal_step(step, job, run_id=ctx["run_id"])
+    except NotRetryable as exc:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException(str(exc)) from exc
+
+
 @dag(
     dag_id="egov_nightly",
     schedule="0 1 * * *",
@@ -74,35 +89,11 @@ def egov_nightly():
     @task(map_index_template="{{ job_label }}", max_active_tis_per_dagrun=MAX_PARALLEL_EXTRACTS,
           pool=EXTRACT_POOL)
     def extract(job: dict) -> dict:
-        from egov.pipeline import extract as run_extract
-        from egov.pipeline import job_label, record_failure
-
-        ctx = get_current_context()
-        ctx["job_label"] = job_label(job)
-        try:
-            return run_extract(job, run_id=ctx["run_id"])
-        except Exception as exc:
-            record_failure(job["portal_code"], run_id=ctx["run_id"], error=exc)
-            from egov.portal_client import PortalAuthError
-
-            if isinstance(exc, PortalAuthError):  # wrong credentials: retrying cannot help
-                from airflow.sdk.exceptions import AirflowFailException
-
-                raise AirflowFailException(str(exc)) from exc
-            raise
+        return _portal_step("extract", job)
 
     @task(map_index_template="{{ job_label }}")
     def load(extracted: dict) -> dict:
-        from egov.pipeline import job_label, record_failure
-        from egov.pipeline import load as run_load
-
-        ctx = get_current_context()
-        ctx["job_label"] = job_label(extracted)
-        try:
-            return run_load(extracted, run_id=ctx["run_id"])
-        except Exception as exc:
-            record_failure(extracted["portal_code"], run_id=ctx["run_id"], error=exc)
-            raise
+        return _portal_step("load", extracted)
 
     @task_group(group_id="portal")
     def portal(job: dict):

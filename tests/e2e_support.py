@@ -13,6 +13,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
+PORTALS = ["binh-dinh", "tay-ninh", "thanh-hoa", "vinh-phuc"]
 VOLATILE = {"run_id", "computed_at", "loaded_at", "quarantined_at", "committed_at", "raw_page"}
 
 
@@ -113,3 +114,11 @@ def expected_snapshots(world, portals, extraction_clocks, as_of: date, target_ye
         for key, (num, den, value) in run.items():
             expected[(key[0], key[1], key[2], _plain(key[3]))] = (num, den, _plain(value))
     return expected
+
+
+def target_years(portals=PORTALS) -> set[int]:
+    """Years named by targets with an indicator, of plans on these portals."""
+    from egov.plans import load_plans
+
+    return {y for p in load_plans() if p.portal in portals for t in p.targets if t.indicator
+            for y in t.thresholds}

@@ -8,6 +8,7 @@ from datetime import date, datetime
 import pytest
 
 from tests.e2e_support import (
+    PORTALS,
     airflow_env,
     expected_snapshots,
     migrate_metadata,
@@ -15,11 +16,11 @@ from tests.e2e_support import (
     run_dag,
     snapshot_table,
     table_rows,
+    target_years,
 )
 
 pytestmark = pytest.mark.e2e
 
-PORTALS = ["binh-dinh", "tay-ninh", "thanh-hoa", "vinh-phuc"]
 CLOCK = datetime(2023, 9, 30, 21, 0)
 AS_OF = date(2023, 9, 30)
 # Small pages, short timeouts and backoff: many requests, so every fault really happens.
@@ -38,11 +39,6 @@ def metadata_env(tmp_path_factory):
     migrate_metadata(env)
     return env
 
-
-def _years():
-    from egov.plans import load_plans
-
-    return {y for p in load_plans() for t in p.targets if t.indicator for y in t.thresholds}
 
 
 def _run(metadata_env, tmp_path, faults: str | None, *, malformed_rate: float):
@@ -77,7 +73,7 @@ def test_each_fault_mode_on_its_own_portal_gives_the_clean_warehouse(metadata_en
     assert {"not_json", "error_code", "session"} <= set(counts["thanh-hoa"])
     assert {"dup"} <= set(counts["vinh-phuc"])
     assert snapshot_table(faulty, AS_OF) == snapshot_table(clean, AS_OF) == \
-        expected_snapshots(world, PORTALS, [CLOCK], AS_OF, _years())
+        expected_snapshots(world, PORTALS, [CLOCK], AS_OF, target_years())
     for table in (fct_dossier, quarantine_record):
         assert table_rows(faulty, table) == table_rows(clean, table), table.name
     faulty.dispose()
@@ -108,5 +104,5 @@ def test_all_faults_at_once_across_the_four_portals(metadata_env, tmp_path):
     assert {r.status for r in runs} == {"loaded"}
     assert sum(r.retries for r in runs) > 0
     assert snapshot_table(engine, AS_OF) == expected_snapshots(world, PORTALS, [end], AS_OF,
-                                                               _years())
+                                                               target_years())
     engine.dispose()

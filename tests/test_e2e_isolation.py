@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.e2e_support import (
+    PORTALS,
     airflow_env,
     expected_snapshots,
     migrate_metadata,
@@ -16,11 +17,11 @@ from tests.e2e_support import (
     run_dag,
     snapshot_table,
     table_rows,
+    target_years,
 )
 
 pytestmark = pytest.mark.e2e
 
-PORTALS = ["binh-dinh", "tay-ninh", "thanh-hoa", "vinh-phuc"]
 CLOCK = datetime(2024, 3, 31, 22, 0)
 AS_OF = date(2024, 3, 31)
 
@@ -52,11 +53,6 @@ def _env(metadata_env, fleet, credentials, tmp_path, **extra):
             "EGOV_RAW_DIR": str(tmp_path / "raw"), **extra}
 
 
-def _years():
-    from egov.plans import load_plans
-
-    return {y for p in load_plans() for t in p.targets if t.indicator for y in t.thresholds}
-
 
 def test_a_portal_down_fails_the_run_naming_it_and_the_others_publish(
     metadata_home, fleet_world, tmp_path
@@ -73,7 +69,7 @@ def test_a_portal_down_fails_the_run_naming_it_and_the_others_publish(
     engine = make_engine(env["AIRFLOW_CONN_EGOV_WAREHOUSE"])
     up = [p for p in PORTALS if p != "thanh-hoa"]
     assert snapshot_table(engine, AS_OF) == expected_snapshots(world, up, [CLOCK], AS_OF,
-                                                                _years())
+                                                                target_years(up))
     with engine.connect() as conn:
         runs = {r.portal_code: r for r in conn.execute(select(etl_portal_run))}
     assert runs["thanh-hoa"].status == "failed" and "thanh-hoa" in runs["thanh-hoa"].error
@@ -103,7 +99,7 @@ def test_killed_tasks_rerun_to_the_same_warehouse_as_a_clean_run(
     crashed = make_engine(env["AIRFLOW_CONN_EGOV_WAREHOUSE"])
     clean = make_engine(clean_env["AIRFLOW_CONN_EGOV_WAREHOUSE"])
     assert snapshot_table(crashed, AS_OF) == snapshot_table(clean, AS_OF) == \
-        expected_snapshots(world, PORTALS, [CLOCK], AS_OF, _years())
+        expected_snapshots(world, PORTALS, [CLOCK], AS_OF, target_years())
     for table in (fct_dossier, quarantine_record):
         assert table_rows(crashed, table) == table_rows(clean, table)
     crashed.dispose()

@@ -12,6 +12,7 @@ import pytest
 
 from tests import oracle
 from tests.e2e_support import (
+    PORTALS,
     airflow_env,
     expected_snapshots,
     migrate_metadata,
@@ -19,11 +20,11 @@ from tests.e2e_support import (
     run_dag,
     snapshot_table,
     table_rows,
+    target_years,
 )
 
 pytestmark = pytest.mark.e2e
 
-PORTALS = ["binh-dinh", "tay-ninh", "thanh-hoa", "vinh-phuc"]
 SCALE = 150  # records per province per year: small, every shape still present
 
 
@@ -54,12 +55,6 @@ def _warehouse_url(kind, tmp_path, pg_factory):
         return f"sqlite:///{tmp_path / 'warehouse.db'}"
     return pg_factory()
 
-
-def _target_years(portals):
-    from egov.plans import load_plans
-
-    return {y for p in load_plans() if p.portal in portals for t in p.targets if t.indicator
-            for y in t.thresholds}
 
 
 def _expected_evaluations(snapshots, as_of):
@@ -119,7 +114,7 @@ def test_nightly_runs_match_the_oracle_and_reruns_are_idempotent(
     assert code == 0, text[-5000:]
     engine = make_engine(url)
     as_of1 = date(2025, 6, 30)
-    years = _target_years(PORTALS)
+    years = target_years(PORTALS)
     expected1 = expected_snapshots(world, PORTALS, clocks, as_of1, years)
     got1 = snapshot_table(engine, as_of1)
     assert got1 == expected1

@@ -222,6 +222,25 @@ def _distinct_versions(received: list[dict]) -> list[dict]:
     return list(seen.values())
 
 
+class NotRetryable(Exception):
+    """A portal step failed in a way a retry cannot mend."""
+
+
+def run_portal_step(step: str, job: dict, *, run_id: str) -> dict:
+    """`extract` or `load` for one job; a failure is recorded in etl_portal_run, so the
+    run's end names the portal, and wrong credentials or the quality gate are NotRetryable."""
+    from egov.portal_client import PortalAuthError
+    from egov.quality.gate import QualityGateError
+
+    try:
+        return {"extract": extract, "load": load}[step](job, run_id=run_id)
+    except Exception as exc:
+        record_failure(job["portal_code"], run_id=run_id, error=exc)
+        if isinstance(exc, PortalAuthError | QualityGateError):
+            raise NotRetryable(str(exc)) from exc
+        raise
+
+
 def record_failure(portal_code: str, *, run_id: str, error: BaseException) -> None:
     """Note a failed portal in etl_portal_run so the run's end names it (best effort)."""
     from egov.warehouse.load import record_portal_run
