@@ -202,8 +202,8 @@ def load(extracted: dict, *, run_id: str) -> dict:
                                          n_windows=n_windows, now=now)
         hit("load.before_commit", portal_code)
     engine.dispose()
-    if not gate.passed or seq == n_windows - 1:
-        publish_data_docs(quality, portal_code, run_id, window_seq=seq)
+    if distinct or procedures or not gate.passed or seq == n_windows - 1:
+        publish_data_docs(quality, portal_code, run_id, window_seq=seq)  # skip empty windows
     log.info("%s window %d/%d: %s; watermark now %s", portal_code, seq + 1, n_windows,
              window["status"], watermark)
     log.info("run accounting %s: %s", portal_code, json.dumps(totals, default=str))

@@ -38,19 +38,16 @@ def plan_windows(watermark: datetime | None, *, full_refresh: bool, history_star
 
 
 def committed_watermark(windows: list[dict], n_windows: int) -> datetime | None:
-    """The watermark a run's committed windows justify (`windows`: etl_extract_window rows).
+    """The watermark a run's committed windows justify (`windows`: etl_extract_window rows):
+    the newest NgayCapNhat seen in the committed prefix 0..k-1 of its windows.
 
-    All committed: the newest NgayCapNhat seen. A committed prefix 0..k-1 only: just below the
-    end of window k-1 (everything before it is in). Otherwise: nothing.
+    Not a window's end: a portal whose clock is behind ours (or a window ending in the
+    future) may still produce records dated before that end. Everything a later, uncommitted
+    window holds is dated at or after its start, so nothing it holds is skipped.
     """
     by_seq = {w["seq"]: w for w in windows if w["status"] == "committed"}
     k = 0
-    while k in by_seq:
+    while k in by_seq and k < n_windows:
         k += 1
-    if k == 0:
-        return None
-    newest = [w["newest_update"] for s, w in by_seq.items() if s < k and w["newest_update"]]
-    if k >= n_windows:
-        return max(newest) if newest else None
-    bound = by_seq[k - 1]["window_to"] - timedelta(seconds=1)
-    return max([bound, *newest]) if newest and max(newest) < bound else bound
+    newest = [by_seq[s]["newest_update"] for s in range(k) if by_seq[s]["newest_update"]]
+    return max(newest) if newest else None
