@@ -526,20 +526,23 @@ class PortalClient:
         self._token = body["session"]
 
     def _call(self, endpoint: str, params: dict, *, page_no: int) -> dict:
-        reauthed = False
+        reauths = 0
         while True:
             if self._token is None:
                 self._authenticate()
+                self._calls_with_token = 0
             try:
                 resp, body = self._with_retries(endpoint, params,
                                                 lambda: self._get(endpoint, params))
             except _SessionRejected:
-                if reauthed:
+                # A fresh session refused at its first request is an auth problem; a session
+                # that served requests and then expired is renewed (boundedly).
+                if (self._calls_with_token <= 1 and reauths) or reauths >= self.max_retries:
                     raise PortalAuthError(
                         f"{self._who}: {endpoint} {params} still answers 401 with a fresh "
                         f"session", portal_code=self.portal_code, endpoint=endpoint,
                         params=params, status=401) from None
-                reauthed = True
+                reauths += 1
                 self._token = None
                 self.stats["reauths"] += 1
                 continue
@@ -550,6 +553,7 @@ class PortalClient:
 
     def _get(self, endpoint: str, params: dict) -> tuple[requests.Response, dict]:
         self._throttle()
+        self._calls_with_token = getattr(self, "_calls_with_token", 0) + 1
         try:
             resp = self.http.get(self.base_url + endpoint, params=params, timeout=self.timeout,
                                  headers={"Authorization": f"Bearer {self._token}"})
