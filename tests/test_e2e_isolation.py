@@ -69,7 +69,7 @@ def test_a_portal_down_fails_the_run_naming_it_and_the_others_publish(
     engine = make_engine(env["AIRFLOW_CONN_EGOV_WAREHOUSE"])
     up = [p for p in PORTALS if p != "thanh-hoa"]
     assert snapshot_table(engine, AS_OF) == expected_snapshots(world, up, [CLOCK], AS_OF,
-                                                                target_years(up))
+                                                                target_years())
     with engine.connect() as conn:
         runs = {r.portal_code: r for r in conn.execute(select(etl_portal_run))}
     assert runs["thanh-hoa"].status == "failed" and "thanh-hoa" in runs["thanh-hoa"].error

@@ -103,14 +103,15 @@ def test_nightly_runs_match_the_oracle_and_reruns_are_idempotent(
         url = create_pg_database("egov_e2e")
         request.addfinalizer(lambda: drop_pg_database(url))
     env = {**env, **portal_conn_env(fleet, credentials), "AIRFLOW_CONN_EGOV_WAREHOUSE": url,
-           "EGOV_RAW_DIR": str(tmp_path / "raw"), "EGOV_DATA_DOCS": str(kind == "sqlite"),
-           "EGOV_DATA_DOCS_DIR": str(tmp_path / "data_docs"),
-           "EGOV_FIRST_LOAD_WINDOW_MONTHS": "12"}
+           "EGOV_RAW_DIR": str(tmp_path / "raw"), "EGOV_DATA_DOCS_DIR": str(tmp_path / "data_docs"),
+           "EGOV_FIRST_LOAD_WINDOW_MONTHS": "18"}
     logs = tmp_path / "logs"
     clocks = [world.clock]
 
     # Run 1: first load of every portal, as of 2025-06-30.
-    code, text = run_dag(env, "2025-07-01", log_dir=logs)
+    # Data Docs cost ~2.5 s per window: built in the first SQLite run only.
+    code, text = run_dag({**env, "EGOV_DATA_DOCS": str(kind == "sqlite")}, "2025-07-01",
+                         log_dir=logs)
     assert code == 0, text[-5000:]
     engine = make_engine(url)
     as_of1 = date(2025, 6, 30)
@@ -149,6 +150,8 @@ def test_nightly_runs_match_the_oracle_and_reruns_are_idempotent(
         assert table_rows(engine, t) == marts_before[name], name
     engine.dispose()
 
+    if kind != "sqlite":
+        return
     # The raw zone alone rebuilds the same warehouse, without calling any portal.
     fleet.stop()
     rebuilt_url = f"sqlite:///{tmp_path / 'rebuilt.db'}"

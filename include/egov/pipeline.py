@@ -280,7 +280,9 @@ def compute(*, as_of: str, run_id: str) -> dict:
         portals = loaded_portals(conn, run_id)
         if not portals:
             raise RuntimeError("no portal was loaded in this run: nothing to compute")
-        years = {y for p in plans if p.portal in portals
+        # Years named by any loaded plan's measured targets (plans of configured portals).
+        configured = {p.code for p in load_portals()}
+        years = {y for p in plans if p.portal in configured
                  for t in p.targets if t.indicator for y in t.thresholds}
         periods = snapshot_periods(day, years)
         rows = compute_snapshots(conn, portal_codes=portals, as_of=day, periods=periods,
