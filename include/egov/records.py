@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 PORTAL_TIME_FORMAT = "%Y%m%d%H%M%S"
-_PORTAL_TIME_RE = re.compile(r"\d{14}")
+_PORTAL_TIME_RE = re.compile(r"[0-9]{14}")
 
 DATE_FIELDS = ("NgayTiepNhan", "NgayHenTra", "NgayKetThucXuLy", "NgayTra", "NgayCapNhat")
 PERSONAL_FIELDS = ("ChuHoSo", "SoGiayToChuHoSo", "SoDienThoai", "Email", "DiaChi")
@@ -30,7 +30,11 @@ def parse_portal_time(value) -> datetime | None:
         return None
     if not isinstance(value, str) or not _PORTAL_TIME_RE.fullmatch(value):
         raise ValueError(f"not a yyyyMMddHHmmss date: {value!r}")
-    return datetime.strptime(value, PORTAL_TIME_FORMAT)
+    try:  # the constructor checks the calendar (no 30 February), ~10x faster than strptime
+        return datetime(int(value[:4]), int(value[4:6]), int(value[6:8]), int(value[8:10]),
+                        int(value[10:12]), int(value[12:14]))
+    except ValueError as exc:
+        raise ValueError(f"not a real date and time: {value!r}") from exc
 
 
 def format_portal_time(moment: datetime) -> str:
