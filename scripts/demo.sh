@@ -38,6 +38,18 @@ export EGOV_FIRST_LOAD_WINDOW_MONTHS="${EGOV_FIRST_LOAD_WINDOW_MONTHS:-60}"
 if ! airflow dags test egov_nightly "$LOGICAL_DATE" > "$LOG/dags-test.log" 2>&1; then
   tail -n 60 "$LOG/dags-test.log"; echo "egov_nightly failed: see $LOG/dags-test.log"; exit 1
 fi
-grep -E "run accounting|snapshot rows|Marking run|state=" "$LOG/dags-test.log" | sed 's/^/  /' | tail -n 12 || true
+python - "$LOG/dags-test.log" <<'PY'
+import json, re, sys
+text = open(sys.argv[1], encoding="utf-8").read()
+runs = {}
+for portal, body in re.findall(r"run accounting ([\w-]+): (\{.*?\})", text):
+    runs[portal] = json.loads(body)  # the last window's totals win
+for portal, r in runs.items():
+    print(f"  {portal:<10} {r['status']:<8} windows {r['windows_committed']}/{r['windows']}"
+          f"  pages {r['pages']:>4}  records {r['records_distinct']:>6}  loaded {r['records_loaded']:>6}"
+          f"  quarantined {r['records_quarantined']:>4}  retries {r['retries']}")
+state = re.findall(r"DagRun Finished: .*?state=(\w+)", text)
+print(f"  run state: {state[-1] if state else 'unknown'}")
+PY
 echo
 python -m egov.report
