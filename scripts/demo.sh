@@ -18,6 +18,7 @@ echo "== portal simulator: 4 provinces, $SIM_SCALE records/province/year, clock 
 conn_file="$AIRFLOW_HOME/connections.env"
 rm -f "$conn_file"
 python -m egov.simulator --seed 7 --scale "$SIM_SCALE" --clock "$SIM_CLOCK" \
+  --malformed-rate "${EGOV_SIM_MALFORMED_RATE:-0.002}" \
   --host 127.0.0.1 --base-port "$SIM_PORT" --connections-file "$conn_file" \
   > "$LOG/simulator.log" 2>&1 &
 sim_pid=$!
