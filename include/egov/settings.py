@@ -16,6 +16,20 @@ class ConfigError(ValueError):
     """A deployment setting or file is wrong; the message names it."""
 
 
+def env_number(name: str, default, kind=int, *, minimum=None, maximum=None):
+    """A number setting from the environment, checked; the error names the variable."""
+    raw = os.environ.get(name, "").strip() or str(default)
+    try:
+        value = kind(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}: not {'an integer' if kind is int else 'a number'}: "
+                          f"{raw!r}") from exc
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        bounds = f">= {minimum}" if maximum is None else f"between {minimum} and {maximum}"
+        raise ConfigError(f"{name}: must be {bounds}: {raw!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class PortalConfig:
     code: str
@@ -71,7 +85,7 @@ def history_start() -> date:
 
 def watermark_overlap() -> timedelta:
     """How far before the watermark each incremental window starts again."""
-    return timedelta(minutes=int(os.environ.get("EGOV_WATERMARK_OVERLAP_MINUTES", "120")))
+    return timedelta(minutes=env_number("EGOV_WATERMARK_OVERLAP_MINUTES", 120, minimum=0))
 
 
 def raw_zone_root() -> str:
@@ -83,14 +97,11 @@ def raw_zone_root() -> str:
 
 def first_load_window_months() -> int:
     """A first load or full refresh is split into windows of this many months (mapped tasks)."""
-    months = int(os.environ.get("EGOV_FIRST_LOAD_WINDOW_MONTHS", "12"))
-    if months < 1:
-        raise ConfigError("EGOV_FIRST_LOAD_WINDOW_MONTHS: must be >= 1")
-    return months
+    return env_number("EGOV_FIRST_LOAD_WINDOW_MONTHS", 12, minimum=1)
 
 
 def page_size() -> int:
-    return int(os.environ.get("EGOV_PAGE_SIZE", "1000"))
+    return env_number("EGOV_PAGE_SIZE", 1000, minimum=1, maximum=1000)
 
 
 def pii_key() -> bytes | None:

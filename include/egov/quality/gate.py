@@ -8,11 +8,10 @@ fails (a quiet night with 3 versions, 1 of them bad, is not a broken portal).
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from dataclasses import dataclass
 
-from egov.settings import ConfigError
+from egov.settings import env_number
 
 DEFAULT_MAX_REJECTED_SHARE = 0.2
 DEFAULT_MIN_REJECTED = 10
@@ -50,25 +49,12 @@ class GateDecision:
 
 
 def max_rejected_share() -> float:
-    raw = os.environ.get("EGOV_MAX_REJECTED_SHARE", str(DEFAULT_MAX_REJECTED_SHARE))
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise ConfigError(f"EGOV_MAX_REJECTED_SHARE: not a number: {raw!r}") from exc
-    if not 0 <= value <= 1:
-        raise ConfigError(f"EGOV_MAX_REJECTED_SHARE: must be between 0 and 1: {raw!r}")
-    return value
+    return env_number("EGOV_MAX_REJECTED_SHARE", DEFAULT_MAX_REJECTED_SHARE, float,
+                      minimum=0, maximum=1)
 
 
 def min_rejected() -> int:
-    raw = os.environ.get("EGOV_GATE_MIN_REJECTED", str(DEFAULT_MIN_REJECTED))
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise ConfigError(f"EGOV_GATE_MIN_REJECTED: not an integer: {raw!r}") from exc
-    if value < 0:
-        raise ConfigError(f"EGOV_GATE_MIN_REJECTED: must be >= 0: {raw!r}")
-    return value
+    return env_number("EGOV_GATE_MIN_REJECTED", DEFAULT_MIN_REJECTED, minimum=0)
 
 
 def gate_decision(outcome, portal_code: str, *, max_share: float | None = None,

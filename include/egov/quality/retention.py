@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from egov.records import PERSONAL_FIELDS
-from egov.settings import ConfigError
+from egov.settings import env_number
 
 log = logging.getLogger(__name__)
 
@@ -28,17 +27,8 @@ DEFAULT_QUARANTINE_PAYLOAD_RETENTION_DAYS = 180
 
 
 def _days(name: str, default: int) -> int | None:
-    """Days from the environment; 0 or empty = keep forever (None)."""
-    raw = os.environ.get(name, str(default)).strip()
-    if not raw:
-        return None
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name}: not a whole number of days: {raw!r}") from exc
-    if value < 0:
-        raise ConfigError(f"{name}: must be >= 0 (0 keeps forever): {raw!r}")
-    return value or None
+    """Days from the environment; 0 = keep forever (None)."""
+    return env_number(name, default, minimum=0) or None
 
 
 def raw_retention_days() -> int | None:
