@@ -44,6 +44,8 @@ from typing import Any
 
 import requests
 
+from egov.records import dedup_key
+
 log = logging.getLogger(__name__)
 
 OnPage = Callable[[str, dict, int, int, bytes], None]
@@ -115,13 +117,9 @@ class _SessionRejected(Exception):
     pass
 
 
-def _dedup_key(item: Any) -> tuple:
-    if isinstance(item, dict):
-        code = item.get("MaHoSo")
-        if isinstance(code, str) and code.strip():
-            return (code, item.get("NgayCapNhat"))
-    # blank / missing MaHoSo (malformed): keep each distinct body
-    return ("", json.dumps(item, sort_keys=True, ensure_ascii=False, default=str))
+# The record version's key, as the loader has it: (MaHoSo, NgayCapNhat) bounded to strings;
+# ("", hash of the item) for an item without a MaHoSo.
+_dedup_key = dedup_key
 
 
 def _ts(value: Any) -> int | None:
@@ -311,7 +309,8 @@ class PortalClient:
         for _ in self._extract(ex, updated_from, updated_to, unit_code):
             pass
         out = list(ex.newest.values()) + ex.blank_items
-        out.sort(key=lambda d: (str(d.get("NgayCapNhat") or ""), str(d.get("MaHoSo") or "")))
+        out.sort(key=lambda d: (str(d.get("NgayCapNhat") or ""), str(d.get("MaHoSo") or ""))
+                 if isinstance(d, dict) else ("", ""))
         return out
 
     dossiers = fetch_dossiers
