@@ -5,9 +5,9 @@ names of the portal contract appear only here and in the validation suite.
 
 A record version is parsed once (`parse_version`) into a `RecordVersion`: its key, the
 columns the validation suite reads (`checks`, in `RECORD_COLUMNS` order) and its fct_dossier
-row. Any JSON value in any field gives a version (docs/portal-boundary.md): a value that
-breaks a contract rule shows in `checks` and the suite rejects the version; a kept value that a
-warehouse column cannot hold is stored as null or cut and noted in `adjusted`.
+row. Any JSON value in any field gives a version: a value that breaks a contract rule shows in
+`checks` and the suite rejects the version; a kept value that a warehouse column cannot hold
+is stored as null or cut and noted in `adjusted` (docs/decisions.md, "Column sizes").
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -373,7 +373,17 @@ def parse_version(item, requested_at: datetime | None = None) -> RecordVersion:
     code = get("MaHoSo")
     code = code if isinstance(code, str) and code.strip() else None
     unit = code_text(get("MaDonVi"))
-    key = bounded_code(code.strip())[0] if code is not None else _hash_key(item)
+    if code is not None:
+        key, cut = bounded_code(code.strip())
+        if cut:
+            adjusted.append(("MaHoSo", CUT))
+    else:
+        key = _hash_key(item)
+    stored_unit = None
+    if unit is not None:
+        stored_unit, cut = bounded_code(unit)
+        if cut:
+            adjusted.append(("MaDonVi", CUT))
 
     status = as_int(get("TrangThaiHoSo"))
     channel_value = get("KenhThucHien")
@@ -420,7 +430,7 @@ def parse_version(item, requested_at: datetime | None = None) -> RecordVersion:
     status_ok = status if status is not None and 1 <= status <= 10 else None
     row = {
         "dossier_code": key,
-        "unit_code": bounded_code(unit)[0] if unit is not None else None,
+        "unit_code": stored_unit,
         "procedure_code": _code_field(procedure, "MaTTHC", adjusted),
         "procedure_name": _text_field(get("TenTTHC"), "TenTTHC", NAME_MAX, adjusted),
         "field_code": _code_field(get("MaLinhVuc"), "MaLinhVuc", adjusted),
@@ -582,14 +592,3 @@ def procedure_row(item: dict, *, portal_code: str) -> dict:
 
 def procedure_unit_rows(item: dict, *, portal_code: str) -> list[dict]:
     return list(procedure_rows([item], portal_code=portal_code)[1].values())
-
-
-def utc_to_local(moment: datetime) -> datetime:
-    """An aware or UTC-naive moment as naive local time (Asia/Ho_Chi_Minh)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(LOCAL_TZ).replace(tzinfo=None)
-
-
-def _day(moment: datetime | None) -> date | None:
-    return moment.date() if moment else None
