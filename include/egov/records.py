@@ -12,6 +12,7 @@ is stored as null or cut and noted in `adjusted` (docs/decisions.md, "Column siz
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -108,6 +109,19 @@ def fold_text(text: str | None) -> str:
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     stripped = stripped.replace("đ", "d").replace("Đ", "D").casefold()
     return " ".join(stripped.split())
+
+
+def _is_certification(field_name: str) -> bool:
+    """TenLinhVuc folded equals "chung thuc" (a portal has few distinct field names: cached,
+    the short ones)."""
+    if len(field_name) > 100:
+        return fold_text(field_name) == CERTIFICATION_FIELD
+    return _is_certification_cached(field_name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_certification_cached(field_name: str) -> bool:
+    return fold_text(field_name) == CERTIFICATION_FIELD
 
 
 def code_text(value) -> str | None:
@@ -408,8 +422,8 @@ def parse_version(item, requested_at: datetime | None = None) -> RecordVersion:
     checks = (
         True, code, unit, _check_int(get("TrangThaiHoSo"), nullable=False),
         _check_int(channel_value, nullable=True), fees_valid, *texts, *reals,
-        received.strftime("%Y%m%d") if received else None,
-        due.strftime("%Y%m%d") if due else None,
+        texts[0][:8] if received else None,  # the calendar day: yyyyMMdd of a real time
+        texts[1][:8] if due else None,
         not_future,
         procedure if isinstance(procedure, str) and procedure.strip() else "",
         _check_int(get("LoaiDoiTuong"), nullable=True),
@@ -435,8 +449,7 @@ def parse_version(item, requested_at: datetime | None = None) -> RecordVersion:
         "procedure_name": _text_field(get("TenTTHC"), "TenTTHC", NAME_MAX, adjusted),
         "field_code": _code_field(get("MaLinhVuc"), "MaLinhVuc", adjusted),
         "field_name": _text_field(field_name, "TenLinhVuc", NAME_MAX, adjusted),
-        "is_certification": isinstance(field_name, str)
-        and fold_text(field_name) == CERTIFICATION_FIELD,
+        "is_certification": isinstance(field_name, str) and _is_certification(field_name),
         "channel": channel if channel in (1, 2, 3) else 1,  # null counts as in person
         "service_level": _text_field(level, "MucDo", SHORT_MAX, adjusted),
         "applicant_type": _small_int(get("LoaiDoiTuong"), "LoaiDoiTuong", adjusted),
