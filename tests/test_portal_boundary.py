@@ -190,3 +190,67 @@ def _portals_file(tmp_path):
     path = tmp_path / "portals.yaml"
     path.write_text("portals:\n  - code: p\n    name: P\n    conn_id: portal_p\n")
     return path
+
+
+class _HostilePortal:
+    """A portal over real HTTP whose records include one stamped 99991231235959, and whose
+    first answer announces one record too many (a pass the client must reconcile by cutting
+    the window after the newest NgayCapNhat it saw)."""
+
+    def __init__(self, items):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import parse_qs, urlparse
+
+        portal = self
+        self.items, self.calls = items, 0
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *_args):
+                pass
+
+            def _send(self, body):
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self):  # noqa: N802 - http.server's name
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                self._send({"error_code": "0", "session": "s", "expires_in": 1800})
+
+            def do_GET(self):  # noqa: N802
+                query = {k: v[0] for k, v in parse_qs(urlparse(self.path).query).items()}
+                lo, hi = query.get("capNhatTu", ""), query.get("capNhatDen")
+                data = [i for i in portal.items
+                        if i["NgayCapNhat"] >= lo and (hi is None or i["NgayCapNhat"] < hi)]
+                portal.calls += 1
+                extra = 1 if portal.calls == 1 else 0
+                self._send({"error_code": "0", "tongSo": len(data) + extra, "trang": 1,
+                            "soLuong": 1000, "data": data})
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_version_from_year_9999_does_not_stop_the_client():
+    """Cutting a live window after the newest stamp seen must stay in the calendar."""
+    from egov.portal_client import PortalClient
+
+    items = [record("A", "20250302100000"), record("B", "99991231235959")]
+    portal = _HostilePortal(items)
+    try:
+        client = PortalClient(portal.url, "u", "p", portal_code="p", sleep=lambda _s: None)
+        got = client.fetch_dossiers("20250301000000")
+    finally:
+        portal.stop()
+    assert [r["MaHoSo"] for r in got] == ["A", "B"]
+    assert client.stats["splits"] == 1 and portal.calls >= 3

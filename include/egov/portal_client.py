@@ -133,9 +133,16 @@ def _ts(value: Any) -> int | None:
     return None
 
 
+_MAX_TS = int((datetime(9999, 12, 31, 23, 59, 59) - datetime(1970, 1, 1)).total_seconds())
+
+
 def _fmt(ts: int | None) -> str | None:
-    return None if ts is None else (datetime(1970, 1, 1) + timedelta(seconds=ts)).strftime(
-        _TS_FMT)
+    """Seconds → ``yyyyMMddHHmmss``; a cut after a version stamped 99991231235959 stays in
+    the calendar (that version is quarantined by the loader: updated_at_future)."""
+    if ts is None:
+        return None
+    ts = min(ts, _MAX_TS)
+    return (datetime(1970, 1, 1) + timedelta(seconds=ts)).strftime(_TS_FMT)
 
 
 @dataclass
