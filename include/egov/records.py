@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import json
 import re
+import reprlib
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
@@ -129,10 +130,15 @@ def code_text(value) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
 
 
-def _short(value, limit: int = 60) -> str:
-    text = repr(value) if not isinstance(value, str) or len(value) <= limit else repr(
-        value[:limit])
-    return text if len(text) <= limit + 5 else text[:limit] + "..."
+_REPR = reprlib.Repr()
+_REPR.maxstring, _REPR.maxother, _REPR.maxlong = 60, 60, 40
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 4
+_REPR.maxlevel = 2
+
+
+def _short(value) -> str:
+    """A bounded repr, cheap even for a huge value (for `invalid:<value>` check texts)."""
+    return _REPR.repr(value)
 
 
 def _digest(text: str, chars: int = 40) -> str:
@@ -155,6 +161,14 @@ def bounded_code(code: str) -> tuple[str, bool]:
         return code, False
     head, _ = storable(code[:CODE_MAX - _HASH_CHARS - 1])
     return f"{head}~{_digest(code, _HASH_CHARS)}", True
+
+
+def code_key(value) -> str | None:
+    """A code as the checks compare it and the warehouse stores it: `bounded_code` of a
+    non-blank string (kept exactly when it fits), else None. Any text GX or a database sees
+    is storable (GX hashes its frames as UTF-8)."""
+    code = code_text(value)
+    return None if code is None else bounded_code(code)[0]
 
 
 def _code_field(value, field: str, adjusted: list) -> str | None:
@@ -374,6 +388,7 @@ class RecordVersion:
 
 
 _FUTURE_COLUMN = RECORD_COLUMNS.index("NgayCapNhat__not_future")
+assert len(_NON_OBJECT_CHECKS) == len(RECORD_COLUMNS)
 
 
 def parse_version(item, requested_at: datetime | None = None) -> RecordVersion:
@@ -420,12 +435,13 @@ def parse_version(item, requested_at: datetime | None = None) -> RecordVersion:
     procedure = get("MaTTHC")
 
     checks = (
-        True, code, unit, _check_int(get("TrangThaiHoSo"), nullable=False),
+        True, key if code is not None else None, stored_unit,
+        _check_int(get("TrangThaiHoSo"), nullable=False),
         _check_int(channel_value, nullable=True), fees_valid, *texts, *reals,
         texts[0][:8] if received else None,  # the calendar day: yyyyMMdd of a real time
         texts[1][:8] if due else None,
         not_future,
-        procedure if isinstance(procedure, str) and procedure.strip() else "",
+        code_key(procedure) or "",
         _check_int(get("LoaiDoiTuong"), nullable=True),
         _check_int(get("MucDoHaiLong"), nullable=True),
     )

@@ -58,13 +58,14 @@ def validate_portal(units: list[dict], procedures: list[dict], records: list[dic
     without a code are skipped by the load)."""
     from egov.quality.gxrun import ephemeral_context
     from egov.quality.suites import validate_catalogue, validate_units
-    from egov.records import code_text
+    from egov.records import code_key
     from egov.validation import run_record_suites
 
     context = ephemeral_context()
-    unit_codes = {c for c in (code_text(u.get("MaDonVi")) for u in units
+    # Codes as stored (egov.records.code_key): what the record checks compare them with.
+    unit_codes = {c for c in (code_key(u.get("MaDonVi")) for u in units
                               if isinstance(u, dict)) if c}
-    procedure_codes = {c for c in (code_text(p.get("MaTTHC")) for p in procedures
+    procedure_codes = {c for c in (code_key(p.get("MaTTHC")) for p in procedures
                                    if isinstance(p, dict)) if c}
     unit_outcome = validate_units(units, context=context)
     catalogue_outcome = validate_catalogue(procedures, unit_codes, context=context)

@@ -15,7 +15,7 @@ import statistics
 from dataclasses import dataclass, field
 
 from egov.quality.rules import ERROR, WARNING, Failure, Rule, short_repr
-from egov.records import as_int, code_text
+from egov.records import as_int, code_key, storable
 
 CATALOGUE_SUITE = "procedure_catalogue"
 UNIT_SUITE = "unit_tree"
@@ -108,7 +108,7 @@ def _split(suite, items, rules, results, frame) -> SuiteOutcome:
         [(items[i], warnings[i]) for i in sorted(warnings)], rules, frame)
 
 
-_code = code_text  # a code is a non-blank string; anything else is missing
+_code = code_key  # a non-blank string, as stored (storable, bounded); anything else: missing
 
 def _flag(value) -> str:
     number = as_int(value)
@@ -116,7 +116,7 @@ def _flag(value) -> str:
 
 
 def _text_or_invalid(value) -> str:
-    return value if isinstance(value, str) else "invalid:" + short_repr(value, 60)
+    return storable(value)[0] if isinstance(value, str) else "invalid:" + short_repr(value, 60)
 
 
 def _get(item, key):
@@ -153,7 +153,7 @@ def _units_known(value, unit_codes) -> bool:
         value = [value]
     if not isinstance(value, list):
         return False
-    return all(isinstance(u, str) and u in unit_codes for u in value)
+    return all(code_key(u) in unit_codes for u in value)
 
 
 def catalogue_frame(items: list[dict], unit_codes):
