@@ -260,11 +260,6 @@ def _fees(items) -> tuple[bool, int, bool]:
     return valid, total, positive
 
 
-def fee_items_valid(items) -> bool:
-    """Every `Gia` of DanhSachLePhi is a JSON integer in 0..10^12 (null list = no fees)."""
-    return _fees(items)[0]
-
-
 def _has_electronic_result(items) -> bool:
     if not isinstance(items, list):
         return False
@@ -492,19 +487,6 @@ def parse_version(item, requested_at: datetime | None = None) -> RecordVersion:
                          tuple(adjusted))
 
 
-def parse_versions(items, requested_at: datetime | None = None) -> list[RecordVersion]:
-    return [parse_version(item, requested_at) for item in items]
-
-
-def distinct_versions(versions: list[RecordVersion]) -> list[RecordVersion]:
-    """Each (record, NgayCapNhat) once: the same version seen twice is one version, the later
-    arrival kept (in the place of the first)."""
-    seen: dict[tuple[str, str], RecordVersion] = {}
-    for version in versions:
-        seen[version.identity] = version
-    return list(seen.values())
-
-
 def newest_versions(versions: list[RecordVersion]) -> list[RecordVersion]:
     """The newest version of each record (by NgayCapNhat; a later arrival wins a tie)."""
     newest: dict[str, RecordVersion] = {}
@@ -564,11 +546,6 @@ def unit_rows(items, *, portal_code: str, adjusted: Counter | None = None) -> di
     return rows
 
 
-def unit_row(item: dict, *, portal_code: str) -> dict:
-    [row] = unit_rows([item], portal_code=portal_code).values()
-    return row
-
-
 def procedure_rows(items, *, portal_code: str, adjusted: Counter | None = None
                    ) -> tuple[dict[str, dict], dict[tuple[str, str], dict]]:
     """`/api/tthc` items → (dim_procedure rows by stored code, procedure_unit rows by
@@ -612,12 +589,3 @@ def procedure_rows(items, *, portal_code: str, adjusted: Counter | None = None
                                               "procedure_code": stored, "unit_code": unit_code}
         _note(adjusted, notes)
     return rows, links
-
-
-def procedure_row(item: dict, *, portal_code: str) -> dict:
-    [row] = procedure_rows([item], portal_code=portal_code)[0].values()
-    return row
-
-
-def procedure_unit_rows(item: dict, *, portal_code: str) -> list[dict]:
-    return list(procedure_rows([item], portal_code=portal_code)[1].values())
