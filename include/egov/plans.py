@@ -1,6 +1,6 @@
 """Reform plans: load the plan YAML files and validate them.
 
-One file per plan (format: shared/spec/interfaces.md, "Plan file"). A malformed file raises
+One file per plan (format: docs/contracts/interfaces.md, "Plan file"). A malformed file raises
 `PlanError` naming the file and the field, so a run can stop before it touches the warehouse.
 """
 

@@ -1,4 +1,4 @@
-"""HTTP client for one one-stop-shop portal (shared/spec/portal-api.md).
+"""HTTP client for one one-stop-shop portal (docs/contracts/portal-api.md).
 
 Authenticates lazily, re-authenticates once on a 401 for a data call, retries with
 exponential backoff and jitter on 429 (honouring ``Retry-After``), 500/502/503/504,
