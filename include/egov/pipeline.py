@@ -28,12 +28,18 @@ def prepare(*, params: dict, logical_date: datetime | None) -> list[dict]:
     the extraction windows: one job per (portal, window)."""
     from egov.periods import as_of_for_logical_date
     from egov.plans import load_plans
-    from egov.settings import first_load_window_months, history_start, watermark_overlap
+    from egov.settings import (
+        check_settings,
+        first_load_window_months,
+        history_start,
+        watermark_overlap,
+    )
     from egov.warehouse.db import safe_url, warehouse_url
     from egov.warehouse.load import read_watermark
     from egov.warehouse.migrations import upgrade
     from egov.windows import plan_windows
 
+    check_settings()
     plans = load_plans()
     configured = load_portals()
     codes = [p.code for p in configured]

@@ -12,7 +12,7 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-from egov.settings import raw_zone_root
+from egov.settings import check_portal_code, raw_zone_root
 
 MANIFEST = "manifest.json"
 
@@ -31,6 +31,7 @@ def run_key(run_id: str) -> str:
 
 
 def run_folder(portal_code: str, run_id: str, root: str | None = None, window: int = 0):
+    check_portal_code(portal_code)  # it names a folder: never '..' or a path
     return _path(root or raw_zone_root()) / portal_code / f"{run_key(run_id)}.w{window:03d}"
 
 

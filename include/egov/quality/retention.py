@@ -18,26 +18,18 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from egov.records import PERSONAL_FIELDS
-from egov.settings import env_number
+from egov.settings import number
 
 log = logging.getLogger(__name__)
 
-DEFAULT_RAW_RETENTION_DAYS = 90
-DEFAULT_QUARANTINE_PAYLOAD_RETENTION_DAYS = 180
-
-
-def _days(name: str, default: int) -> int | None:
-    """Days from the environment; 0 = keep forever (None)."""
-    return env_number(name, default, minimum=0) or None
-
-
 def raw_retention_days() -> int | None:
-    return _days("EGOV_RAW_RETENTION_DAYS", DEFAULT_RAW_RETENTION_DAYS)
+    """EGOV_RAW_RETENTION_DAYS; 0 = keep forever (None)."""
+    return number("EGOV_RAW_RETENTION_DAYS") or None
 
 
 def quarantine_payload_retention_days() -> int | None:
-    return _days("EGOV_QUARANTINE_PAYLOAD_RETENTION_DAYS",
-                 DEFAULT_QUARANTINE_PAYLOAD_RETENTION_DAYS)
+    """EGOV_QUARANTINE_PAYLOAD_RETENTION_DAYS; 0 = keep forever (None)."""
+    return number("EGOV_QUARANTINE_PAYLOAD_RETENTION_DAYS") or None
 
 
 def _naive_local(moment: datetime) -> datetime:
