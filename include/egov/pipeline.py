@@ -234,15 +234,16 @@ class NotRetryable(Exception):
 
 def run_portal_step(step: str, job: dict, *, run_id: str) -> dict:
     """`extract` or `load` for one job; a failure is recorded in etl_portal_run, so the
-    run's end names the portal, and wrong credentials or the quality gate are NotRetryable."""
-    from egov.portal_client import PortalAuthError
+    run's end names the portal, and wrong credentials, a redirecting portal or the quality
+    gate are NotRetryable."""
+    from egov.portal_client import PortalAuthError, PortalRedirectError
     from egov.quality.gate import QualityGateError
 
     try:
         return {"extract": extract, "load": load}[step](job, run_id=run_id)
     except Exception as exc:
         record_failure(job["portal_code"], run_id=run_id, error=exc)
-        if isinstance(exc, PortalAuthError | QualityGateError):
+        if isinstance(exc, PortalAuthError | PortalRedirectError | QualityGateError):
             raise NotRetryable(str(exc)) from exc
         raise
 
