@@ -4,7 +4,6 @@ table or a log; the restricted stores (raw zone, quarantine payloads) have reten
 from __future__ import annotations
 
 import json
-import os
 from datetime import datetime, timedelta
 
 import pytest
