@@ -29,6 +29,7 @@ def prepare(*, params: dict, logical_date: datetime | None) -> list[dict]:
     from egov.periods import as_of_for_logical_date
     from egov.plans import load_plans
     from egov.settings import (
+        check_settings,
         first_load_window_months,
         history_start,
         pii_key,
@@ -39,6 +40,7 @@ def prepare(*, params: dict, logical_date: datetime | None) -> list[dict]:
     from egov.warehouse.migrations import upgrade
     from egov.windows import plan_windows
 
+    check_settings()
     plans = load_plans()
     configured = load_portals()
     codes = [p.code for p in configured]
@@ -238,10 +240,11 @@ class NotRetryable(Exception):
 
 def run_portal_step(step: str, job: dict, *, run_id: str) -> dict:
     """`extract` or `load` for one job; a failure is recorded in etl_portal_run, so the
-    run's end names the portal, and wrong credentials or the quality gate are NotRetryable.
-    What is recorded, logged and raised never carries record values or statement
-    parameters (egov.safe_errors): an error whose text could is replaced by a clean one."""
-    from egov.portal_client import PortalAuthError
+    run's end names the portal, and wrong credentials, a redirecting portal or the quality
+    gate are NotRetryable. What is recorded, logged and raised never carries record values
+    or statement parameters (egov.safe_errors): an error whose text could is replaced by a
+    clean one."""
+    from egov.portal_client import PortalAuthError, PortalRedirectError
     from egov.quality.gate import QualityGateError
     from egov.safe_errors import frames, is_trusted, safe_message
 
@@ -251,7 +254,7 @@ def run_portal_step(step: str, job: dict, *, run_id: str) -> dict:
     except Exception as exc:
         message = safe_message(exc, portal_code=job["portal_code"], where=where)
         record_failure(job["portal_code"], run_id=run_id, error=message)
-        if isinstance(exc, PortalAuthError | QualityGateError):
+        if isinstance(exc, PortalAuthError | PortalRedirectError | QualityGateError):
             raise NotRetryable(str(exc)) from exc
         if is_trusted(exc):  # a message written for operators: kept as it is
             raise

@@ -41,9 +41,10 @@ def _trusted() -> tuple[type, ...]:
     from egov.plans import PlanError
     from egov.portal_client import PortalError
     from egov.quality.gate import QualityGateError
+    from egov.raw_zone import RawZoneError
     from egov.settings import ConfigError
 
-    return SafeMessageError, PortalError, QualityGateError, ConfigError, PlanError
+    return SafeMessageError, PortalError, QualityGateError, ConfigError, PlanError, RawZoneError
 
 
 def is_trusted(exc: BaseException) -> bool:

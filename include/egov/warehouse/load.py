@@ -45,7 +45,7 @@ __all__ = ["LoadIncomplete", "UnitCodeConflict", "lock_portal", "newest_versions
 
 class UnitCodeConflict(SafeMessageError):
     """A portal sent unit codes that another portal's units already hold (unit codes are
-    national and unique across portals: shared/spec/indicators.md)."""
+    national and unique across portals: docs/contracts/indicators.md)."""
 
 
 class LoadIncomplete(SafeMessageError):
