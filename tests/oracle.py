@@ -499,3 +499,62 @@ def evaluate_target(
     if as_of >= date(year, 12, 31):
         return "met" if passes else "missed"
     return "on_track" if passes else "at_risk"
+
+
+# --------------------------------------------------------------------------------------------
+# What it takes (outlook of a running year)
+# --------------------------------------------------------------------------------------------
+
+
+def _passes(n: int, d: int, comparator: str, threshold: Fraction) -> bool:
+    ratio = Fraction(100 * n, d)
+    return ratio >= threshold if comparator == ">=" else ratio > threshold
+
+
+def outlook(
+    numerator: int | None,
+    denominator: int | None,
+    comparator: str,
+    threshold_pct: Decimal,
+    year: int,
+    as_of: date,
+    indicator: str | None,
+) -> tuple[int | None, int | None, Decimal | None, str | None]:
+    """(projected_denominator, needed_numerator, needed_share_pct, outlook) of indicators.md
+    "What it takes"; all None when there is no outlook.
+
+    Reading: ``d`` counts 1 January .. A (A included), ``r`` the days after A up to
+    31 December; ``out_of_reach`` when the exact share is over 100 % (more records must pass
+    than the rest of the year brings), which the rounded ``needed_share_pct`` shows as > 100
+    except within 0.005 of it.
+    """
+    none = (None, None, None, None)
+    if indicator is None or indicator in CATALOGUE_INDICATORS or not denominator:
+        return none
+    year_start, year_end = date(year, 1, 1), date(year, 12, 31)
+    if as_of < year_start or as_of >= year_end:
+        return none
+    num = numerator or 0
+    d = (as_of - year_start).days + 1
+    r = (year_end - as_of).days
+    extra = Fraction(denominator * r, d)
+    extra_ceil = int(extra) if extra.denominator == 1 else int(extra) + 1  # positive
+    projected = denominator + extra_ceil
+    threshold = Fraction(threshold_pct)
+    low, high = 0, max(1, projected)
+    while not _passes(high, projected, comparator, threshold):  # thresholds above 100 %
+        high *= 2
+    while low < high:  # smallest n that passes
+        mid = (low + high) // 2
+        if _passes(mid, projected, comparator, threshold):
+            high = mid
+        else:
+            low = mid + 1
+    needed = low
+    rest = projected - denominator
+    if needed - num <= 0:
+        share = Decimal("0.00")
+    else:
+        share = value_pct(needed - num, rest)
+    verdict = "out_of_reach" if Fraction(needed - num, rest) > 1 else "reachable"
+    return projected, needed, share, verdict

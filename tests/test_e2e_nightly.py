@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -72,7 +73,9 @@ def _expected_evaluations(snapshots, as_of):
                                              date(year, 1, 1).isoformat())]
                 status = oracle.evaluate_target(num, den, target.comparator, threshold, year,
                                                 as_of, target.indicator is not None)
-                expected[(plan.code, target.code, year)] = (num, den, status)
+                outlook = oracle.outlook(num, den, target.comparator, threshold, year, as_of,
+                                         target.indicator)
+                expected[(plan.code, target.code, year)] = (num, den, status, *outlook)
     return expected
 
 
@@ -84,7 +87,12 @@ def _evaluations(engine, as_of):
     with engine.connect() as conn:
         rows = conn.execute(select(t).where(t.c.as_of_date == as_of)).mappings().all()
     return {(r["plan_code"], r["target_code"], r["year"]):
-            (r["numerator"], r["denominator"], r["status"]) for r in rows}
+            (r["numerator"], r["denominator"], r["status"], r["projected_denominator"],
+             r["needed_numerator"], _pct(r["needed_share_pct"]), r["outlook"]) for r in rows}
+
+
+def _pct(value):
+    return None if value is None else Decimal(str(value)).quantize(Decimal("0.01"))
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
@@ -119,7 +127,9 @@ def test_nightly_runs_match_the_oracle_and_reruns_are_idempotent(
     expected1 = expected_snapshots(world, PORTALS, clocks, as_of1, years)
     got1 = snapshot_table(engine, as_of1)
     assert got1 == expected1
-    assert _evaluations(engine, as_of1) == _expected_evaluations(expected1, as_of1)
+    evaluations1 = _expected_evaluations(expected1, as_of1)
+    assert _evaluations(engine, as_of1) == evaluations1
+    assert any(e[6] for e in evaluations1.values()), "running-year targets have an outlook"
     quarantined = table_rows(engine, quarantine_record)
     assert quarantined, "the simulator's malformed versions must reach quarantine"
     if kind == "sqlite":  # GX Data Docs of the run, for operators
