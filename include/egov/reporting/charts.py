@@ -127,11 +127,12 @@ def trend_svg(
                    f'fill="{TEXT_COLOUR}">{d.strftime("%d/%m/%Y")}</text>')
     if t_value is not None:
         y = _num(y_of(t_value))
+        dy = "12" if y_of(t_value) < top + 14 else "-4"  # below the line at the very top
         sign = escape(">" if comparator == ">" else "≥")
         out.append(f'<line x1="{left}" y1="{y}" x2="{left + plot_w}" y2="{y}" '
                    f'stroke="{THRESHOLD_COLOUR}" stroke-width="1.5" stroke-dasharray="6 4" '
                    f'class="threshold"/>')
-        out.append(f'<text x="{left + plot_w}" y="{y}" dy="-4" text-anchor="end" '
+        out.append(f'<text x="{left + plot_w}" y="{y}" dy="{dy}" text-anchor="end" '
                    f'fill="{THRESHOLD_COLOUR}">{escape(threshold_label)} {sign} '
                    f"{escape(_pct(t_value))}</text>")
     segment: list[str] = []
