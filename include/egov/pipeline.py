@@ -58,6 +58,10 @@ def prepare(*, params: dict, logical_date: datetime | None) -> list[dict]:
     engine = _engine()
     upgrade(engine)
     jobs = []
+    if params.get("recompute_only"):  # compute recomputes from the warehouse; no extraction
+        engine.dispose()
+        log.info("as of %s; %d plans; recompute_only: no portal is called", as_of, len(plans))
+        return jobs
     with engine.connect() as conn:
         for code in (c for c in codes if c in wanted):
             windows = plan_windows(read_watermark(conn, code), full_refresh=full_refresh,

@@ -123,6 +123,21 @@ def latest_as_of(engine) -> date | None:
                                        else date.fromisoformat(str(value)))
 
 
+def days_to_publish(triggering_events, as_of_param=None) -> list[date]:
+    """The as-of days to write: the `as_of` param, else the days named in the `extra` of the
+    triggering asset events (every mart event of egov_nightly carries one), else none (then
+    the newest day in the warehouse)."""
+    if as_of_param:
+        return [date.fromisoformat(str(as_of_param))]
+    days = set()
+    for events in dict(triggering_events).values():
+        for event in events:
+            extra = getattr(event, "extra", None) or {}
+            if extra.get("as_of"):
+                days.add(date.fromisoformat(str(extra["as_of"])))
+    return sorted(days)
+
+
 def publish_days(days, *, engine=None) -> list[dict]:
     """Reports of each day of `days` (default: the newest as-of day the warehouse holds)."""
     from egov.warehouse.db import make_engine
