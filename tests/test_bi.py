@@ -187,3 +187,55 @@ def test_every_query_of_the_bi_doc_runs_and_answers(filled):
          if r["parent_code"] == DISTRICT])
     assert [r["indicator_code"] for r in dic] == list(ALL_INDICATORS)
     assert PORTAL == "tay-ninh"  # the codes the doc uses are Tây Ninh's
+
+
+def test_a_later_migration_may_rebuild_a_table_the_views_read(tmp_path, request, kind_url):
+    """A fresh upgrade through 0005 and a later migration that rebuilds dim_unit (SQLite) or
+    retypes one of its columns (PostgreSQL): env.py keeps the views out of its way."""
+    from alembic import command
+
+    from egov.warehouse.db import make_engine
+    from egov.warehouse.migrations import SCRIPT_LOCATION, alembic_config, head_revision
+
+    later = tmp_path / "later"
+    later.mkdir()
+    (later / "9999_rebuild_dim_unit.py").write_text(f'''
+from alembic import op
+import sqlalchemy as sa
+
+revision = "9999"
+down_revision = "{head_revision()}"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table("dim_unit", recreate="always") as batch:
+        batch.alter_column("unit_name", type_=sa.String(400), existing_type=sa.Text())
+
+
+def downgrade():
+    pass
+''')
+    engine = make_engine(kind_url)
+    cfg = alembic_config()
+    cfg.set_main_option("version_locations", f"{SCRIPT_LOCATION / 'versions'} {later}")
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "heads")
+    inspector = sa.inspect(engine)
+    assert set(VIEWS) <= set(inspector.get_view_names())
+    name_type = {c["name"]: c["type"] for c in inspector.get_columns("dim_unit")}["unit_name"]
+    assert getattr(name_type, "length", None) == 400
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def kind_url(request, tmp_path):
+    from tests.conftest import create_pg_database, drop_pg_database
+
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'fresh.db'}"
+    url = create_pg_database()
+    request.addfinalizer(lambda: drop_pg_database(url))
+    return url

@@ -19,11 +19,17 @@ def _pending(connection) -> bool:
     return not (context.get_revision_argument() in ("head", "heads") and current == heads)
 
 
+def _views_out_of_the_way(*, ctx, step, heads, run_args) -> None:
+    """After each migration step: a later step may rebuild a table a view reads."""
+    bi_views.drop_views(ctx.connection)
+
+
 def _run(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
+        on_version_apply=_views_out_of_the_way,
     )
     pending = _pending(connection)
     with context.begin_transaction():
