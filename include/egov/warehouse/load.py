@@ -17,6 +17,7 @@ from egov.records import (
     RecordVersion,
     applicant_hash,
     newest_versions,
+    parse_version,
     payload_json,
     procedure_rows,
     storable,
@@ -126,11 +127,18 @@ def replace_catalogue(conn, portal_code: str, procedures: list, *, run_id: str,
     return len(rows)
 
 
+def _versions(items) -> list[RecordVersion]:
+    """Parsed versions as they come; raw items (callers outside the load step) parsed here."""
+    return [v if isinstance(v, RecordVersion) else parse_version(v) for v in items]
+
+
 def upsert_dossiers(conn, portal_code: str, accepted: list[RecordVersion], *, pii_key,
                     run_id: str, now: datetime) -> int:
     """Upsert the newest of the accepted versions of each record into fct_dossier: an older
     version never overwrites a newer one, and a stored applicant hash is never replaced by
-    null (a load without the ID number, or without the key)."""
+    null (a load without the ID number, or without the key). `accepted`: RecordVersions (or
+    raw items, parsed here)."""
+    accepted = _versions(accepted)
     rows = [
         {"portal_code": portal_code, **v.row,
          "applicant_id_hash": applicant_hash(v.value("SoGiayToChuHoSo"), pii_key),
@@ -147,6 +155,8 @@ def upsert_quarantine(conn, portal_code: str, rejected, *, run_id: str, now: dat
     """One quarantine_record row per rejected version ((RecordVersion, failures) pairs)."""
     rows = {}
     for version, failures in rejected:
+        if not isinstance(version, RecordVersion):
+            version = parse_version(version)
         first = failures[0]
         value = None if first.value is None else storable(str(first.value)[:1000])[0]
         rows[version.identity] = {

@@ -2,7 +2,7 @@
 quarantined versions; counts of values stored null or cut
 
 Revision ID: 0004
-Revises: 0003
+Revises: 0005
 Create Date: 2026-11-29 20:00:00
 
 Codes become VARCHAR(255) and short texts VARCHAR(32) (egov.records bounds what it writes:
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 
 revision = "0004"
-down_revision = "0003"
+down_revision = "0005"  # after 0005 (merged first): the chain is 0003 -> 0005 -> 0004
 branch_labels = None
 depends_on = None
 
@@ -37,6 +37,7 @@ RESIZED = [
     ("quarantine_record", "record_key", 128, 255, False),
     ("mart_indicator_snapshot", "unit_code", 64, 255, False),
     ("mart_target_evaluation", "unit_code", 64, 255, False),
+    ("mart_form06", "unit_code", 64, 255, False),
 ]
 COUNTED = ("etl_extract_window", "etl_portal_run")
 
