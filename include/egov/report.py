@@ -13,6 +13,14 @@ def _pct(value) -> str:
     return "—" if value is None else f"{float(value):.2f}%"
 
 
+def outlook_line(r: dict) -> str:
+    """What it takes, in one line: the share of the rest of the year's records that must pass."""
+    verdict = "OUT OF REACH" if r["outlook"] == "out_of_reach" else "reachable"
+    return (f"outlook {verdict}: {float(r['needed_share_pct']):.2f}% of the rest of the year's "
+            f"records must pass ({r['needed_numerator']} of a projected "
+            f"{r['projected_denominator']} for the year)")
+
+
 def evaluation_rows(conn, as_of: date) -> list[dict]:
     from sqlalchemy import select
 
@@ -43,6 +51,8 @@ def target_report(conn, as_of: date) -> str:
             f" {figures:<26} target {r['comparator']} {float(r['threshold_pct']):g}%"
             f"  [{measured} @ {r['unit_code']}]"
         )
+        if r.get("outlook"):
+            lines.append(f"       {outlook_line(r)}")
         lines.append(f"       “{r['clause']}”")
     summary = ", ".join(f"{STATUS_MARK.get(k, k)}: {v}" for k, v in sorted(counts.items()))
     lines += ["", f"{len(rows)} evaluations — {summary}"]
