@@ -57,6 +57,11 @@ def live(tmp_path_factory):
     fix = subprocess.run([sys.executable, "-m", "egov.test_runs", "egov_nightly"], env=env,
                          capture_output=True, text=True, timeout=300)
     assert fix.returncode == 0, fix.stderr[-2000:]
+    # The report step (DAG egov_reports, run on the marts' asset events) for the newest day.
+    env["EGOV_REPORTS_DIR"] = str(home / "reports")
+    pub = subprocess.run([sys.executable, "-m", "egov.reporting.publish", "--url", url],
+                         env=env, capture_output=True, text=True, timeout=600)
+    assert pub.returncode == 0, pub.stderr[-2000:]
     api = ApiServer(env, home / "api-server.log").wait()
     engine = make_engine(url)
     yield api, password, engine, started
@@ -146,6 +151,14 @@ def test_the_page_shows_the_warehouse_figures_and_drills_down(live):
                 snap = page.inner_text(f"tr[data-portal='{code}'] .snapshot")
                 assert snap.startswith("30/06/2025"), snap
             page.screenshot(path=str(shots / "targets-overview.png"), full_page=True)
+            kinds = {el.get_attribute("data-kind"): el.get_attribute("href")
+                     for el in page.query_selector_all("#reports a")}
+            assert {"html", "csv", "xlsx"} <= set(kinds), kinds
+            assert "30/06/2025" in page.inner_text("#reports-day")
+            status, headers, body = api.get(kinds["xlsx"], token=api.token("analyst", password))
+            assert status == 200 and body[:2] == b"PK"  # an XLSX (zip) file
+            status, headers, body = api.get(kinds["html"], token=api.token("analyst", password))
+            assert status == 200 and "sandbox" in headers.get("content-security-policy", "")
 
             # A plan with a running year: every row of that year equals the warehouse's.
             plan_code = "tay-ninh-2021-2025"
@@ -180,8 +193,8 @@ def test_the_page_shows_the_warehouse_figures_and_drills_down(live):
                                   " = 'year' and period_start = :y", u=target["unit_code"],
                           i=target["indicator_code"], y=date(2025, 1, 1))
             assert len(trend) == 2
-            assert len(page.query_selector_all("svg.trend circle.point")) == 2
-            assert page.query_selector("svg.trend line.threshold") is not None
+            assert len(page.query_selector_all("svg.egov-trend circle.point")) == 2
+            assert page.query_selector("svg.egov-trend line.threshold") is not None
 
             # Children worst first, figures as in the warehouse; a click goes one level down.
             children = _rows(engine, """

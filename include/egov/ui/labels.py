@@ -5,21 +5,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-STATUS = {
-    "met": ("Đạt", "met"),
-    "missed": ("Không đạt", "missed"),
-    "on_track": ("Đúng tiến độ", "on-track"),
-    "at_risk": ("Có nguy cơ không đạt", "at-risk"),
-    "no_data": ("Chưa có dữ liệu", "no-data"),
-    "not_measured": ("Không đo từ dữ liệu cổng", "not-measured"),
-}
+from egov.reporting.labels import COMPARATOR_VI, LEVEL_VI, OUTLOOK_VI, STATUS_VI
+
+# (label, css class); the labels are the reports' (egov.reporting.labels)
+STATUS = {code: (STATUS_VI[code], code.replace("_", "-")) for code in STATUS_VI}
 STATUS_ORDER = ("missed", "at_risk", "on_track", "met", "no_data", "not_measured")
-OUTLOOK = {
-    "reachable": ("Còn khả năng đạt", "on-track"),
-    "out_of_reach": ("Không còn khả năng đạt", "missed"),
-}
-COMPARATOR = {">=": "≥", ">": ">"}
-LEVEL = {"TINH": "Tỉnh", "SO": "Sở, ban, ngành", "HUYEN": "Huyện", "XA": "Xã"}  # CapDonVi
+OUTLOOK = {"reachable": (OUTLOOK_VI["reachable"], "on-track"),
+           "out_of_reach": (OUTLOOK_VI["out_of_reach"], "missed")}
+COMPARATOR = COMPARATOR_VI
+LEVEL = LEVEL_VI  # CapDonVi
 RUN_STATUS = {"loaded": "Thành công", "failed": "Lỗi"}
 
 
@@ -43,10 +37,8 @@ def indicator_name(code: str | None) -> str:
     """The indicator's Vietnamese name (indicator dictionary), else its code."""
     if not code:
         return "Không đo từ dữ liệu cổng"
-    try:
-        from egov.indicator_dictionary import ENTRIES  # branch h9a: dim_indicator
-    except ImportError:
-        return code
+    from egov.indicator_dictionary import ENTRIES  # the table dim_indicator's content
+
     for entry in ENTRIES:
         if entry.code == code:
             return entry.name_vi

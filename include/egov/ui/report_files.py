@@ -1,43 +1,46 @@
-"""The latest reports the report step writes (HTML, CSV, XLSX), for the Targets page's links."""
+"""The latest reports written by the report step (egov.reporting.publish: `latest.json` and
+the `latest/` folder under EGOV_REPORTS_DIR), for the Targets page's links."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-KINDS = {"html": "Báo cáo HTML", "csv": "Biểu 06 (CSV)", "xlsx": "Biểu 06 (Excel)"}
+KINDS = {".html": "Báo cáo chỉ tiêu (HTML)", ".csv": "Biểu 06 (CSV)", ".xlsx": "Biểu 06 (Excel)"}
 
 
-def reports_dir() -> Path:
-    from egov.warehouse.db import airflow_home
+def _latest() -> tuple[Path, dict] | None:
+    from egov.reporting.publish import LATEST_DIR, REPORT_NAME, read_latest, reports_root
 
-    return Path(os.environ.get("EGOV_REPORTS_DIR") or airflow_home() / "egov_reports")
-
-
-def _newest(kind: str) -> Path | None:
-    root = reports_dir()
-    if not root.is_dir():
+    root = reports_root()
+    pointer = read_latest(root)
+    if not pointer:
         return None
-    files = [p for p in root.rglob(f"*.{kind}") if p.is_file() and not p.is_symlink()]
-    return max(files, key=lambda p: (p.stat().st_mtime, p.name), default=None)
+    names = [REPORT_NAME, *[str(f) for f in pointer.get("files") or []]]
+    return root / LATEST_DIR, {"as_of": pointer.get("as_of"), "names": names}
 
 
 def latest_reports() -> list[dict]:
+    """[{name, label, kind}] of the newest as-of day's reports, the HTML report first."""
+    found = _latest()
+    if not found:
+        return []
+    folder, info = found
     out = []
-    for kind, label in KINDS.items():
-        path = _newest(kind)
-        if path is not None:
-            out.append({"kind": kind, "label": label, "name": path.name})
+    for name in info["names"]:
+        suffix = Path(name).suffix.lower()
+        if suffix in KINDS and (folder / name).is_file():
+            out.append({"name": name, "label": KINDS[suffix], "kind": suffix[1:],
+                        "as_of": info["as_of"]})
     return out
 
 
-def report_path(kind: str) -> Path | None:
-    """The newest report of `kind` (html, csv, xlsx), inside the reports folder."""
-    if kind not in KINDS:
+def report_path(name: str) -> Path | None:
+    """The file `name` of the latest reports, only if the report step listed it."""
+    found = _latest()
+    if not found or "/" in name or "\\" in name or name.startswith("."):
         return None
-    path = _newest(kind)
-    if path is None:
+    folder, info = found
+    if name not in info["names"]:
         return None
-    root = reports_dir().resolve()
-    resolved = path.resolve()
-    return resolved if root in resolved.parents else None
+    path = (folder / name).resolve()
+    return path if path.is_file() and folder.resolve() in path.parents else None

@@ -15,22 +15,14 @@ from egov.warehouse.schema import (
     mart_target_evaluation,
 )
 
-OUTLOOK_COLUMNS = ("projected_denominator", "needed_numerator", "needed_share_pct", "outlook")
-
 
 def has_tables(conn) -> bool:
     return inspect(conn).has_table(mart_target_evaluation.name)
 
 
 def _evaluation_columns(conn) -> list:
-    """mart_target_evaluation's columns, with the outlook's when the warehouse has them."""
-    present = {c["name"] for c in inspect(conn).get_columns(mart_target_evaluation.name)}
-    from sqlalchemy import column, literal
-
-    cols = list(mart_target_evaluation.c)
-    for name in OUTLOOK_COLUMNS:
-        cols.append(column(name) if name in present else literal(None).label(name))
-    return cols
+    """mart_target_evaluation's columns, the outlook's included (migration 0005)."""
+    return list(mart_target_evaluation.c)
 
 
 def plans(conn) -> list[dict]:
@@ -78,16 +70,6 @@ def evaluation(conn, plan_code: str, target_code: str, year: int,
         t.c.as_of_date == as_of)
     row = conn.execute(stmt).mappings().first()
     return dict(row) if row else None
-
-
-def year_trend(conn, unit_code: str, indicator: str, year: int) -> list[dict]:
-    """The `year` snapshot of (unit, indicator, year) on every as-of day it was computed."""
-    s = mart_indicator_snapshot
-    stmt = (select(s.c.as_of_date, s.c.numerator, s.c.denominator, s.c.value_pct)
-            .where(s.c.unit_code == unit_code, s.c.indicator_code == indicator,
-                   s.c.period_type == "year", s.c.period_start == date(year, 1, 1))
-            .order_by(s.c.as_of_date))
-    return [dict(r) for r in conn.execute(stmt).mappings()]
 
 
 @dataclass(frozen=True)

@@ -77,9 +77,10 @@ def create_app(dependencies=()):
     from fastapi.responses import FileResponse, HTMLResponse
     from sqlalchemy.exc import SQLAlchemyError
 
+    from egov.reporting.charts import trend_svg
+    from egov.reporting.trends import trend_points
     from egov.ui import targets_data as data
     from egov.ui import web
-    from egov.ui.charts import trend_chart
 
     app = FastAPI(title="egov targets", dependencies=[Depends(d) for d in dependencies],
                   docs_url=None, redoc_url=None, openapi_url=None)
@@ -143,12 +144,13 @@ def create_app(dependencies=()):
             trail = data.ancestors(conn, unit_code)
             trend, children = [], []
             if row["indicator_code"]:
-                trend = data.year_trend(conn, unit_code, row["indicator_code"], year)
+                trend = trend_points(conn, unit_code, row["indicator_code"], year,
+                                     up_to=row["as_of_date"])
                 children = data.worst_first(data.child_units(
                     conn, unit_code, row["indicator_code"], year, row["as_of_date"]))
-        point = next((t for t in trend if t["as_of_date"] == row["as_of_date"]), None)
-        chart = trend_chart(trend, threshold=row["threshold_pct"],
-                            comparator=row["comparator"], year=year) if trend else ""
+        point = next((p for p in trend if p.as_of == row["as_of_date"]), None)
+        chart = trend_svg(trend, threshold=row["threshold_pct"], comparator=row["comparator"],
+                          title=f"Diễn biến năm {year}") if trend else ""
         from egov.targets import passes
 
         def verdict(child):
@@ -166,9 +168,11 @@ def create_app(dependencies=()):
     def report_file(name: str):
         from egov.ui.report_files import report_path
 
-        path = report_path(name)
+        path = report_path(name) if len(name) <= 255 and "\x00" not in name else None
         if path is None:
             raise HTTPException(status_code=404)
-        return FileResponse(path, filename=path.name if path.suffix != ".html" else None)
+        if path.suffix == ".html":
+            return FileResponse(path, media_type="text/html; charset=utf-8")
+        return FileResponse(path, filename=path.name)
 
     return app
