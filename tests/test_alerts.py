@@ -103,12 +103,24 @@ def test_one_message_per_change_never_a_storm_on_reruns(wh, receivers):
     assert _keys(hook.bodies[-1]) == {"target:plan-a:t-ok:2025"}
     assert hook.bodies[-1]["alerts"][0]["previous"] is None
 
+    # at_risk -> out_of_reach (the outlook): a change, one message.
+    with wh.begin() as conn:
+        conn.execute(update(mart_target_evaluation)
+                     .where(mart_target_evaluation.c.target_code == "t-ok")
+                     .values(outlook="out_of_reach", needed_share_pct=130))
+    assert _run()["notified"] == 1
+    last = hook.bodies[-1]["alerts"]
+    assert [(a["key"], a["previous"], a["state"]) for a in last] == [
+        ("target:plan-a:t-ok:2025", "at_risk", "out_of_reach")]
+    assert "130.00%" in last[0]["message"]
+    assert len(hook.bodies) == 3 and len(smtp.messages) == 3
+
     # Recovery is recorded silently; a relapse alerts again, once.
     with wh.begin() as conn:
         conn.execute(update(mart_target_evaluation)
                      .where(mart_target_evaluation.c.target_code == "t-risk")
                      .values(status="on_track"))
-    assert _run()["notified"] == 0 and len(hook.bodies) == 2
+    assert _run()["notified"] == 0 and len(hook.bodies) == 3
     with wh.connect() as conn:
         assert conn.execute(select(alert_state.c.state).where(
             alert_state.c.alert_key == "target:plan-a:t-risk:2025")).scalar() == "ok"
@@ -118,7 +130,7 @@ def test_one_message_per_change_never_a_storm_on_reruns(wh, receivers):
                      .values(status="at_risk"))
     assert _run()["notified"] == 1
     assert hook.bodies[-1]["alerts"][0]["previous"] == "ok"
-    assert len(hook.bodies) == 3 and len(smtp.messages) == 3
+    assert len(hook.bodies) == 4 and len(smtp.messages) == 4
 
 
 def test_portal_recovers_and_fails_again(wh, receivers):
