@@ -49,18 +49,25 @@ from airflow.sdk import (
 
 from egov.assets import MART_ASSETS
 
+# Cheap to import. A malformed value falls back to its default here, so the DAG still
+# imports and runs, and `prepare` fails naming the variable (docs/operations.md).
+from egov.settings import dag_number
+
 LOCAL_TZ = "Asia/Ho_Chi_Minh"
-MAX_PARALLEL_EXTRACTS = int(os.environ.get("EGOV_MAX_PARALLEL_EXTRACTS", "4"))
+MAX_PARALLEL_EXTRACTS = dag_number("EGOV_MAX_PARALLEL_EXTRACTS")
 EXTRACT_POOL = os.environ.get("EGOV_EXTRACT_POOL", "default_pool")  # politeness: docs/deployment.md
+# No task may hold the run: the portal-facing one least of all.
+EXTRACT_TIMEOUT = timedelta(minutes=dag_number("EGOV_EXTRACT_TIMEOUT_MINUTES"))
 SCHEDULE_HOUR = 1  # the nightly run's logical date is 01:00 local
-DEADLINE_HOUR = int(os.environ.get("EGOV_NIGHTLY_DEADLINE_HOUR", "7"))  # docs/alerts.md
+DEADLINE_HOUR = dag_number("EGOV_NIGHTLY_DEADLINE_HOUR")  # docs/alerts.md
 
 default_args = {
     "owner": "egov-data",
-    "retries": int(os.environ.get("EGOV_TASK_RETRIES", "2")),
-    "retry_delay": timedelta(seconds=int(os.environ.get("EGOV_RETRY_DELAY_SECONDS", "300"))),
+    "retries": dag_number("EGOV_TASK_RETRIES"),
+    "retry_delay": timedelta(seconds=dag_number("EGOV_RETRY_DELAY_SECONDS")),
     "retry_exponential_backoff": 2.0,
     "max_retry_delay": timedelta(minutes=30),
+    "execution_timeout": timedelta(minutes=dag_number("EGOV_TASK_TIMEOUT_MINUTES")),
 }
 
 
@@ -129,7 +136,7 @@ def egov_nightly():
         return run(params=dict(ctx["params"]), logical_date=ctx.get("logical_date"))
 
     @task(map_index_template="{{ job_label }}", max_active_tis_per_dagrun=MAX_PARALLEL_EXTRACTS,
-          pool=EXTRACT_POOL)
+          pool=EXTRACT_POOL, execution_timeout=EXTRACT_TIMEOUT)
     def extract(job: dict) -> dict:
         return _portal_step("extract", job)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 import os
 
-from egov.settings import env_number
+from egov.settings import number
 
 WEBHOOK_CONN = "egov_alert_webhook"
 SMTP_CONN = "egov_smtp"
@@ -26,12 +26,12 @@ def smtp_conn_id() -> str:
 
 def stale_hours() -> int:
     """A portal whose last successful load is older than this is `stale` (default 36 h)."""
-    return env_number("EGOV_ALERT_STALE_HOURS", 36, minimum=1, maximum=24 * 365)
+    return number("EGOV_ALERT_STALE_HOURS")
 
 
 def deadline_hour() -> int:
     """Local hour (Asia/Ho_Chi_Minh) by which the nightly run must have finished (default 7)."""
-    return env_number("EGOV_NIGHTLY_DEADLINE_HOUR", 7, minimum=2, maximum=23)
+    return number("EGOV_NIGHTLY_DEADLINE_HOUR")
 
 
 def silenced_patterns() -> list[str]:
