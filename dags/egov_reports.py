@@ -17,13 +17,13 @@ Reruns replace a day's folder whole. See docs/runbook.md.
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 
 import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
 
 from egov.assets import MART_ASSETS
+from egov.settings import dag_number
 
 
 @dag(
@@ -34,7 +34,7 @@ from egov.assets import MART_ASSETS
     max_active_runs=1,
     default_args={
         "owner": "egov-data",
-        "retries": int(os.environ.get("EGOV_TASK_RETRIES", "2")),
+        "retries": dag_number("EGOV_TASK_RETRIES"),
         "retry_delay": timedelta(seconds=60),
         "execution_timeout": timedelta(minutes=30),
     },
