@@ -5,6 +5,10 @@ from __future__ import annotations
 import html
 import os
 from pathlib import Path, PurePosixPath
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 MAX_PATH_CHARS = 1024
 MAX_NAME_CHARS = 255
@@ -32,14 +36,24 @@ def auth_disabled() -> bool:
     return value.strip().lower() in ("0", "false", "no", "off")
 
 
+Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(HTTPBearer(auto_error=False))]
+
+
 def signed_in_dependency():
     """The API server's own check that the caller is a signed-in Airflow user (the UI's JWT
-    cookie `_token` or an `Authorization: Bearer` token): 401/403 otherwise."""
+    cookie `_token` or an `Authorization: Bearer` token): 401/403 otherwise. It is what
+    `airflow.api_fastapi.core_api.security.requires_authenticated` runs (`get_user`),
+    imported on the first request: every Airflow process loads the plugins, and that module
+    costs ~1.5 s to import."""
     if auth_disabled():
         return lambda: None
-    from airflow.api_fastapi.core_api.security import requires_authenticated
 
-    return requires_authenticated()
+    async def signed_in(request: Request, credentials: Bearer):
+        from airflow.api_fastapi.core_api.security import get_user
+
+        await get_user(request, None, credentials)
+
+    return signed_in
 
 
 def login_url(next_url: str) -> str:
@@ -52,7 +66,7 @@ def login_url(next_url: str) -> str:
 def install_common(app, csp: str) -> None:
     """Security headers on every response of `app`; a refused sign-in answers with a short
     Vietnamese page linking to the login (status kept: 401/403)."""
-    from fastapi import HTTPException, Request
+    from fastapi import HTTPException
     from fastapi.responses import HTMLResponse, JSONResponse
 
     headers = security_headers(csp)
