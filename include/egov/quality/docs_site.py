@@ -136,23 +136,38 @@ def make_offline(site: Path, pages=None) -> int:
 
 
 def _validation_pages(site: Path, project: Path):
-    """(suite, run name, run time, page, success) of every validation page, newest first."""
+    """(suite, run name, run time, page, success) of every validation page, newest first.
+    Each page's outcome is read once from GX's stored result and kept in `.egov-index.json`."""
     rows = []
     base = site / "validations"
     store = project / "gx" / "uncommitted" / "validations"
+    cache_file = site / ".egov-index.json"
+    try:
+        cache = json.loads(cache_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        cache = {}
+    seen = {}
     for page in base.rglob("*.html"):
         rel = page.relative_to(base)
         if len(rel.parts) < 4:
             continue
         *suite_parts, run_name, run_time, _batch = rel.parts
-        success = None
-        stored = store / rel.with_suffix(".json")
-        try:
-            success = bool(json.loads(stored.read_text(encoding="utf-8")).get("success"))
-        except (OSError, ValueError):
-            pass
+        key = rel.as_posix()
+        if key in cache:
+            success = cache[key]
+        else:
+            try:
+                stored = store / rel.with_suffix(".json")
+                success = bool(json.loads(stored.read_text(encoding="utf-8")).get("success"))
+            except (OSError, ValueError):
+                success = None
+        seen[key] = success
         rows.append((".".join(suite_parts), run_name, run_time, page.relative_to(site),
                      success))
+    if seen != cache:
+        tmp = cache_file.with_name(cache_file.name + ".tmp")
+        tmp.write_text(json.dumps(seen), encoding="utf-8")
+        os.replace(tmp, cache_file)
     rows.sort(key=lambda r: (r[2], r[0]), reverse=True)
     return rows
 
