@@ -23,7 +23,7 @@ import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
 
 from egov.assets import MART_ASSETS
-from egov.settings import dag_number
+from egov.settings import dag_number  # cheap; a malformed value falls back to its default
 
 
 @dag(
@@ -36,7 +36,7 @@ from egov.settings import dag_number
         "owner": "egov-data",
         "retries": dag_number("EGOV_TASK_RETRIES"),
         "retry_delay": timedelta(seconds=60),
-        "execution_timeout": timedelta(minutes=30),
+        "execution_timeout": timedelta(minutes=dag_number("EGOV_TASK_TIMEOUT_MINUTES")),
     },
     doc_md=__doc__,
     tags=["egov", "cchc", "reports"],

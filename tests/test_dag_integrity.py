@@ -98,3 +98,12 @@ def test_days_to_publish_from_asset_events():
     assert days_to_publish(events) == [date(2025, 6, 29), date(2025, 6, 30)]
     assert days_to_publish(events, "2025-01-31") == [date(2025, 1, 31)]
     assert days_to_publish({}) == []
+
+
+def test_reports_task_has_retries_and_a_timeout(monkeypatch):
+    from airflow.dag_processing.dagbag import DagBag
+
+    monkeypatch.setenv("EGOV_TASK_TIMEOUT_MINUTES", "13")
+    dag = DagBag(dag_folder=str(REPO / "dags")).dags["egov_reports"]
+    for task in dag.tasks:
+        assert task.execution_timeout == timedelta(minutes=13), task.task_id

@@ -336,7 +336,7 @@ def test_outlook_agrees_with_the_oracle():
 
 
 def test_outlook_is_stored_and_shown(warehouse):
-    from egov.report import target_report
+    from egov.report import outlook_report, target_report
 
     with warehouse.begin() as conn:
         conn.execute(sa.insert(mart_indicator_snapshot), SNAPSHOTS)
@@ -354,5 +354,10 @@ def test_outlook_is_stored_and_shown(warehouse):
         assert [rows[key][k] for k in OUTLOOK_KEYS] == [None] * 4, key
     with warehouse.connect() as conn:
         text = target_report(conn, AS_OF)
+        short = outlook_report(conn, AS_OF)
     assert "outlook reachable: 99.00% of the rest of the year's records must pass" in text
     assert "(51622 of a projected 52143 for the year)" in text
+    lines = short.splitlines()[1:]
+    assert len(lines) == 2  # t-online 2025 and t-dist 2025 have an outlook
+    assert lines[0].split()[:4] == ["plan-a", "t-online", "reachable", "needs"]
+    assert "99.00%" in lines[0] and "(19799/20000)" in lines[0]

@@ -59,10 +59,31 @@ def target_report(conn, as_of: date) -> str:
     return "\n".join(lines)
 
 
+def outlook_report(conn, as_of: date) -> str:
+    """What it takes: every running-year target with an outlook, as of `as_of`."""
+    rows = [r for r in evaluation_rows(conn, as_of) if r.get("outlook")]
+    if not rows:
+        return f"No running-year target with an outlook as of {as_of}."
+    lines = [f"What it takes, as of {as_of} (share of the rest of the year's records that"
+             " must pass)"]
+    for r in sorted(rows, key=lambda r: (r["outlook"] != "out_of_reach",
+                                         -float(r["needed_share_pct"]), r["plan_code"],
+                                         r["target_code"])):
+        verdict = "OUT OF REACH" if r["outlook"] == "out_of_reach" else "reachable"
+        lines.append(
+            f"  {r['plan_code']:<26} {r['target_code']:<28} {verdict:<12} "
+            f"needs {float(r['needed_share_pct']):6.2f}%  now {_pct(r['value_pct'])} "
+            f"({r['numerator']}/{r['denominator']}), target {r['comparator']} "
+            f"{float(r['threshold_pct']):g}%")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Print the target report from the warehouse.")
     parser.add_argument("--as-of", type=date.fromisoformat, help="default: the latest as-of day")
     parser.add_argument("--url", help="SQLAlchemy URL (default: connection egov_warehouse)")
+    parser.add_argument("--outlook", action="store_true",
+                        help="only the running-year targets and what it takes to meet them")
     args = parser.parse_args(argv)
     from sqlalchemy import func, select
 
@@ -75,7 +96,7 @@ def main(argv=None) -> int:
         if as_of is None:
             print("The warehouse holds no target evaluations yet.")
             return 1
-        print(target_report(conn, as_of))
+        print(outlook_report(conn, as_of) if args.outlook else target_report(conn, as_of))
     return 0
 
 

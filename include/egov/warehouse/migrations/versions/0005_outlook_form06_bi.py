@@ -9,6 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 
 from egov.indicator_dictionary import rows as indicator_rows
+from egov.warehouse.bi_views import VIEWS_0005, create_views, drop_views
 
 revision = "0005"
 down_revision = "0003"
@@ -67,9 +68,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("indicator_code"),
     )
     op.bulk_insert(dim_indicator, indicator_rows())
+    create_views(op.get_bind(), VIEWS_0005)
 
 
 def downgrade() -> None:
+    drop_views(op.get_bind(), VIEWS_0005)
     op.drop_table("dim_indicator")
     op.drop_index("ix_mart_form06_portal_asof", table_name="mart_form06")
     op.drop_index("ix_mart_form06_key", table_name="mart_form06")
