@@ -1,19 +1,20 @@
-"""What the Targets page reads: mart tables (targets, snapshots), the unit tree, and the run
-accounting (`etl_*`) for data freshness. Read-only; every function takes a connection."""
+"""What the Targets page reads: mart tables (targets, snapshots), the BI view of the unit tree
+(`bi_unit_hierarchy`), and the run accounting (`etl_*`) for data freshness. Read-only; every
+function takes a connection."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, func, inspect, select
+from sqlalchemy import and_, column, func, inspect, select, table
 
-from egov.warehouse.schema import (
-    dim_unit,
-    etl_portal_run,
-    mart_indicator_snapshot,
-    mart_target_evaluation,
-)
+from egov.warehouse.schema import etl_portal_run, mart_indicator_snapshot, mart_target_evaluation
+
+# The BI view of the unit tree (egov.warehouse.bi_views), as much of it as the page reads.
+unit_view = table("bi_unit_hierarchy", column("portal_code"), column("unit_code"),
+                  column("unit_name"), column("unit_level"), column("unit_level_name"),
+                  column("parent_code"), column("child_count"))
 
 
 def has_tables(conn) -> bool:
@@ -84,7 +85,7 @@ class UnitRow:
 
 
 def unit(conn, unit_code: str) -> dict | None:
-    row = conn.execute(select(dim_unit).where(dim_unit.c.unit_code == unit_code)).mappings()
+    row = conn.execute(select(unit_view).where(unit_view.c.unit_code == unit_code)).mappings()
     first = row.first()
     return dict(first) if first else None
 
@@ -107,11 +108,8 @@ def ancestors(conn, unit_code: str, limit: int = 20) -> list[dict]:
 
 def child_units(conn, unit_code: str, indicator: str, year: int, as_of: date) -> list[UnitRow]:
     """The unit's children with their `year` snapshot of `indicator` as of `as_of`."""
-    s, u = mart_indicator_snapshot, dim_unit
-    grand = dim_unit.alias("grandchild")
-    has_children = (select(func.count()).select_from(grand)
-                    .where(grand.c.parent_code == u.c.unit_code).scalar_subquery())
-    stmt = (select(u.c.unit_code, u.c.unit_name, u.c.unit_level, has_children.label("kids"),
+    s, u = mart_indicator_snapshot, unit_view
+    stmt = (select(u.c.unit_code, u.c.unit_name, u.c.unit_level, u.c.child_count.label("kids"),
                    s.c.numerator, s.c.denominator, s.c.value_pct)
             .select_from(u.outerjoin(s, and_(
                 s.c.unit_code == u.c.unit_code, s.c.indicator_code == indicator,
