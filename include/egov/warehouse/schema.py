@@ -326,3 +326,24 @@ dim_indicator = Table(
     Column("plan_wording", Text),
     Column("sort_order", Integer, nullable=False),
 )
+
+# --- alerts (migration 0006) ----------------------------------------------------------------
+
+# One row per alert key (a target's year, a portal's failure or staleness, a late nightly run):
+# the state last seen and whether (and when) it was notified; docs/alerts.md.
+alert_state = Table(
+    "alert_state",
+    metadata,
+    Column("alert_key", String(400), primary_key=True),
+    Column("kind", String(32), nullable=False),  # target | portal_failed | portal_stale | deadline
+    Column("subject", Text),
+    Column("state", String(32), nullable=False),  # at_risk, missed, out_of_reach, failed, ... ok
+    Column("alerting", Boolean, nullable=False),
+    Column("message", Text),
+    Column("changed_at", DateTime, nullable=False),
+    Column("notified_at", DateTime),
+    Column("run_id", Text),
+    Column("silenced_until", DateTime),
+    Column("silenced_by", Text),
+    Index("ix_alert_state_kind", "kind", "state"),
+)
