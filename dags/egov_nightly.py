@@ -35,12 +35,24 @@ LOCAL_TZ = "Asia/Ho_Chi_Minh"
 MAX_PARALLEL_EXTRACTS = int(os.environ.get("EGOV_MAX_PARALLEL_EXTRACTS", "4"))
 EXTRACT_POOL = os.environ.get("EGOV_EXTRACT_POOL", "default_pool")  # politeness: docs/deployment.md
 
+
+def _queue(variable: str) -> dict:
+    """Celery queue named by a setting (docs/deployment.md); unset: Airflow's default queue."""
+    name = os.environ.get(variable, "").strip()
+    return {"queue": name} if name else {}
+
+
+# Network-bound extraction and database-bound warehouse work scale apart on their own queues.
+EXTRACT_QUEUE = _queue("EGOV_EXTRACT_QUEUE")
+WAREHOUSE_QUEUE = _queue("EGOV_WAREHOUSE_QUEUE")
+
 default_args = {
     "owner": "egov-data",
     "retries": int(os.environ.get("EGOV_TASK_RETRIES", "2")),
     "retry_delay": timedelta(seconds=int(os.environ.get("EGOV_RETRY_DELAY_SECONDS", "300"))),
     "retry_exponential_backoff": 2.0,
     "max_retry_delay": timedelta(minutes=30),
+    **WAREHOUSE_QUEUE,  # every task but portal.extract
 }
 
 
@@ -87,7 +99,7 @@ def egov_nightly():
         return run(params=dict(ctx["params"]), logical_date=ctx.get("logical_date"))
 
     @task(map_index_template="{{ job_label }}", max_active_tis_per_dagrun=MAX_PARALLEL_EXTRACTS,
-          pool=EXTRACT_POOL)
+          pool=EXTRACT_POOL, **EXTRACT_QUEUE)
     def extract(job: dict) -> dict:
         return _portal_step("extract", job)
 
