@@ -20,6 +20,7 @@ from tests.e2e_support import AIRFLOW, REPO, airflow_env
 REDIS_URL = os.environ.get("EGOV_TEST_REDIS_URL", "redis://127.0.0.1:6379")
 REDIS_DBS = range(15, 7, -1)  # DB numbers the tests may claim; 0-7 are left to others
 ADMIN = "operator"
+WORKER = "celery worker"
 SIMPLE_AUTH = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
 
 # Test-only timings: a dead worker's task is noticed in seconds, not minutes; nothing else
@@ -38,6 +39,22 @@ FAST = {
     # Runs are triggered by the test only: no scheduled run of "today" next to them.
     "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
 }
+
+
+def component_env(settings: dict, shared: dict, home: Path, extra: dict) -> dict:
+    """The environment of every component: deployment.yaml's settings, the deployment's
+    shared values (one for all), a SimpleAuthManager user, the test's timings and `extra`."""
+    assert set(shared) == set(settings["shared"]), "deployment.yaml `shared` changed"
+    fixed = {*settings["airflow"], *settings["shared"], *settings["pipeline"]}
+    assert not fixed & {*FAST, *extra}, f"the test may not override {fixed & {*FAST, *extra}}"
+    return {
+        **airflow_env(home),
+        **settings["airflow"], **shared, **settings["pipeline"],
+        "AIRFLOW__CORE__AUTH_MANAGER": SIMPLE_AUTH,
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN}:admin",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+        **FAST, **extra,
+    }
 
 
 def free_port() -> int:
@@ -120,24 +137,18 @@ class Cluster:
             "AIRFLOW__API__SECRET_KEY": uuid.uuid4().hex,
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.base_url}/execution/",
         }
-        assert set(shared) == set(self.settings["shared"]), "deployment.yaml `shared` changed"
-        self.env = {
-            **airflow_env(self.home),
-            **self.settings["airflow"], **shared, **self.settings["pipeline"],
-            "AIRFLOW__CORE__AUTH_MANAGER": SIMPLE_AUTH,
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN}:admin",
+        self.env = component_env(self.settings, shared, self.home, {
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
-            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
-            **FAST, **self.extra_env,
-        }
+            **self.extra_env})
         self._run("db-migrate", [AIRFLOW, "db", "migrate"])
         self._spawn("deployment-init", [str(Path(AIRFLOW).with_name("python")), "-m",
                                         "egov.deployment", "init"])
-        self._spawn("api-server", [AIRFLOW, "api-server", "--host", "127.0.0.1",
-                                   "--port", str(self.port)])
-        self._spawn("scheduler", [AIRFLOW, "scheduler", "--skip-serve-logs"])
-        self._spawn("dag-processor", [AIRFLOW, "dag-processor"])
-        self._spawn("triggerer", [AIRFLOW, "triggerer", "--skip-serve-logs"])
+        options = {"api-server": ["--host", "127.0.0.1", "--port", str(self.port)],
+                   "scheduler": ["--skip-serve-logs"], "dag-processor": [],
+                   "triggerer": ["--skip-serve-logs"]}
+        assert set(options) | {WORKER} == set(self.settings["components"])
+        for component, args in options.items():
+            self._spawn(component, [AIRFLOW, component, *args])
         for name, concurrency in workers.items():
             self.start_worker(name, concurrency=concurrency)
         init = self.procs.pop("deployment-init")
@@ -149,7 +160,7 @@ class Cluster:
         """A Celery worker serving deployment.yaml's queues; the task instances it runs carry
         `name` as hostname (egov.deployment.worker_hostname)."""
         queues = ",".join(self.settings["workers"]["queues"])
-        self._spawn(name, [AIRFLOW, "celery", "worker", "--celery-hostname", f"{name}@%h",
+        self._spawn(name, [AIRFLOW, *WORKER.split(), "--celery-hostname", f"{name}@%h",
                            "--queues", queues, "--concurrency", str(concurrency),
                            "--skip-serve-logs"],
                     env={"EGOV_WORKER_HOSTNAME": name,

@@ -173,7 +173,7 @@ def test_nightly_runs_on_two_celery_workers_on_the_configured_queues(
     # The mapped portal windows were shared out between both workers.
     assert {t["hostname"] for t in extracts} == set(WORKERS), summary
     pool = cluster.api().get(f"/pools/{settings['EGOV_EXTRACT_POOL']}")
-    assert pool["slots"] == cluster.settings["pools"][settings["EGOV_EXTRACT_POOL"]]["slots"]
+    assert pool["slots"] == cluster.settings["extract_pool"]["slots"]
 
 
 def test_a_worker_killed_mid_extract_is_retried_elsewhere_to_the_same_warehouse(

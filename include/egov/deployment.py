@@ -1,6 +1,6 @@
 """The distributed deployment's settings (include/config/deployment.yaml) and its start-up step.
 
-    python -m egov.deployment init     # create the pools when missing, check the connections
+    python -m egov.deployment init     # create the extraction pool if missing, check connections
 
 docker-compose.yaml's airflow-init runs `init`; the native distributed test runs it too.
 """
@@ -27,8 +27,8 @@ def load_settings(path: Path | None = None) -> dict:
 
     path = Path(path or SETTINGS_FILE)
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    for key, kind in (("airflow", dict), ("shared", list), ("pipeline", dict), ("pools", dict),
-                      ("connections", list), ("workers", dict)):
+    for key, kind in (("components", list), ("airflow", dict), ("shared", list), ("pipeline", dict),
+                      ("extract_pool", dict), ("connections", list), ("workers", dict)):
         if not isinstance(doc.get(key), kind):
             raise ConfigError(f"{path}: {key}: must be a {kind.__name__}")
     if not isinstance(doc["workers"].get("queues"), list) or not doc["workers"]["queues"]:
@@ -42,20 +42,21 @@ def worker_hostname() -> str:
     return os.environ.get("EGOV_WORKER_HOSTNAME") or socket.getfqdn()
 
 
-def ensure_pools(settings: dict) -> list[str]:
-    """Create the pools of the settings that do not exist yet; existing ones are left alone.
+def extract_pool_name(settings: dict) -> str:
+    return os.environ.get("EGOV_EXTRACT_POOL") or settings["pipeline"]["EGOV_EXTRACT_POOL"]
+
+
+def ensure_extract_pool(settings: dict) -> str:
+    """Create the extraction pool when it does not exist; an existing one is left alone.
     Needs the metadata database (run it where `airflow db migrate` runs)."""
     from airflow.models.pool import Pool
 
-    messages = []
-    for name, spec in settings["pools"].items():
-        if Pool.get_pool(name) is not None:
-            messages.append(f"pool {name} exists, left unchanged")
-            continue
-        slots = env_number("EGOV_PORTAL_POOL_SLOTS", spec["slots"], minimum=1)
-        Pool.create_or_update_pool(name, slots, spec.get("description", ""), False)
-        messages.append(f"pool {name} created with {slots} slots")
-    return messages
+    name, spec = extract_pool_name(settings), settings["extract_pool"]
+    if Pool.get_pool(name) is not None:
+        return f"pool {name} exists, left unchanged"
+    slots = env_number("EGOV_PORTAL_POOL_SLOTS", spec["slots"], minimum=1)
+    Pool.create_or_update_pool(name, slots, spec.get("description", ""), False)
+    return f"pool {name} created with {slots} slots"
 
 
 def missing_connections(settings: dict) -> list[str]:
@@ -74,8 +75,7 @@ def missing_connections(settings: dict) -> list[str]:
 
 
 def init(settings: dict) -> int:
-    for message in ensure_pools(settings):
-        print(message)
+    print(ensure_extract_pool(settings))
     missing = missing_connections(settings)
     if missing:  # a warning: portals may be configured after the first start
         print(f"WARNING: connections not configured yet: {', '.join(missing)} "
