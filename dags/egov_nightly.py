@@ -31,9 +31,15 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Param, dag, get_current_context, task, task_group
 
+# Cheap to import. A malformed value falls back to its default here, so the DAG still
+# imports and runs, and `prepare` fails naming the variable (docs/operations.md).
+from egov.settings import dag_number
+
 LOCAL_TZ = "Asia/Ho_Chi_Minh"
-MAX_PARALLEL_EXTRACTS = int(os.environ.get("EGOV_MAX_PARALLEL_EXTRACTS", "4"))
+MAX_PARALLEL_EXTRACTS = dag_number("EGOV_MAX_PARALLEL_EXTRACTS")
 EXTRACT_POOL = os.environ.get("EGOV_EXTRACT_POOL", "default_pool")  # politeness: docs/deployment.md
+# No task may hold the run: the portal-facing one least of all.
+EXTRACT_TIMEOUT = timedelta(minutes=dag_number("EGOV_EXTRACT_TIMEOUT_MINUTES"))
 
 
 def _queue(variable: str) -> dict:
@@ -48,10 +54,11 @@ WAREHOUSE_QUEUE = _queue("EGOV_WAREHOUSE_QUEUE")
 
 default_args = {
     "owner": "egov-data",
-    "retries": int(os.environ.get("EGOV_TASK_RETRIES", "2")),
-    "retry_delay": timedelta(seconds=int(os.environ.get("EGOV_RETRY_DELAY_SECONDS", "300"))),
+    "retries": dag_number("EGOV_TASK_RETRIES"),
+    "retry_delay": timedelta(seconds=dag_number("EGOV_RETRY_DELAY_SECONDS")),
     "retry_exponential_backoff": 2.0,
     "max_retry_delay": timedelta(minutes=30),
+    "execution_timeout": timedelta(minutes=dag_number("EGOV_TASK_TIMEOUT_MINUTES")),
     **WAREHOUSE_QUEUE,  # every task but portal.extract
 }
 
@@ -99,7 +106,7 @@ def egov_nightly():
         return run(params=dict(ctx["params"]), logical_date=ctx.get("logical_date"))
 
     @task(map_index_template="{{ job_label }}", max_active_tis_per_dagrun=MAX_PARALLEL_EXTRACTS,
-          pool=EXTRACT_POOL, **EXTRACT_QUEUE)
+          pool=EXTRACT_POOL, execution_timeout=EXTRACT_TIMEOUT, **EXTRACT_QUEUE)
     def extract(job: dict) -> dict:
         return _portal_step("extract", job)
 

@@ -1,6 +1,6 @@
 """Independent reference implementation ("oracle") of the indicator specification.
 
-Written straight from ``/work/shared/spec/indicators.md``, ``portal-api.md`` and
+Written straight from ``docs/contracts/indicators.md``, ``portal-api.md`` and
 ``interfaces.md`` (not from the pipeline's code), in plain Python, so that end-to-end tests
 can compare the warehouse's marts against it.
 

@@ -1,4 +1,4 @@
-"""Indicator snapshots: every formula of shared/spec/indicators.md, worked out by hand.
+"""Indicator snapshots: every formula of docs/contracts/indicators.md, worked out by hand.
 
 Each test builds a tiny warehouse (units, procedures, fct_dossier rows inserted directly) and
 runs `compute_snapshots` on SQLite and on PostgreSQL (fixture `warehouse`).

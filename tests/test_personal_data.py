@@ -4,14 +4,12 @@ table or a log; the restricted stores (raw zone, quarantine payloads) have reten
 from __future__ import annotations
 
 import json
-import os
 from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from egov.quality.retention import (
-    purge_raw_zone,
     quarantine_payload_retention_days,
     raw_retention_days,
     redact_quarantine,
@@ -22,30 +20,6 @@ NOW = datetime(2025, 7, 1, 2, 0)
 
 
 # --- retention ---------------------------------------------------------------------------------
-
-def _run_folder(root, portal, run, extracted_at=None, mtime=None):
-    folder = root / portal / run
-    folder.mkdir(parents=True)
-    (folder / "hoso-00001.json.gz").write_bytes(b"x")
-    if extracted_at:
-        (folder / "manifest.json").write_text(json.dumps({"extracted_at": extracted_at}))
-    if mtime:
-        for f in folder.iterdir():
-            os.utime(f, (mtime.timestamp(), mtime.timestamp()))
-    return folder
-
-
-def test_purge_raw_zone_deletes_only_run_folders_older_than_the_retention(tmp_path):
-    old = _run_folder(tmp_path, "binh-dinh", "run_old", "2025-03-01T01:00:00")
-    recent = _run_folder(tmp_path, "binh-dinh", "run_recent", "2025-06-20T01:00:00")
-    other = _run_folder(tmp_path, "tay-ninh", "run_no_manifest", mtime=datetime(2025, 1, 1))
-    fresh = _run_folder(tmp_path, "tay-ninh", "run_fresh", mtime=NOW - timedelta(days=1))
-    removed = purge_raw_zone(tmp_path, 30, NOW)
-    assert sorted(removed) == sorted([str(old), str(other)])
-    assert not old.exists() and not other.exists() and recent.exists() and fresh.exists()
-    assert purge_raw_zone(tmp_path, None, NOW) == []
-    assert purge_raw_zone(tmp_path / "missing", 30, NOW) == []
-
 
 def test_retention_settings(monkeypatch):
     from egov.settings import ConfigError

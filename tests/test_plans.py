@@ -1,9 +1,9 @@
-"""The shipped plan files (include/plans) against their seed texts, and the plan validator."""
+"""The shipped plan files (include/plans) against their seed texts (include/plans/sources),
+and the plan validator."""
 
 from __future__ import annotations
 
 import copy
-import os
 import re
 import unicodedata
 from decimal import Decimal
@@ -17,6 +17,7 @@ from egov.plans import Plan, PlanError, default_plans_dir, load_plan_file, load_
 
 REPO = Path(__file__).resolve().parent.parent
 PLANS_DIR = REPO / "include" / "plans"
+SOURCES_DIR = PLANS_DIR / "sources"  # the seed texts, named by each plan's `source` field
 
 # plan code -> (portal, unit, seed file)
 SHIPPED = {
@@ -64,14 +65,6 @@ def norm(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", text).split())
 
 
-def seeds_dir() -> Path:
-    candidates = [os.environ.get("EGOV_SEEDS_DIR"), REPO / "seeds", REPO.parent / "shared/seeds"]
-    for c in candidates:
-        if c and (Path(c) / SHIPPED["binh-dinh-2021"][2]).is_file():
-            return Path(c)
-    pytest.fail("seed plans not found: set EGOV_SEEDS_DIR to the folder of 000_...txt etc.")
-
-
 def occurrences(text: str, needle: str) -> list[int]:
     return [m.start() for m in re.finditer(re.escape(needle), text)]
 
@@ -83,8 +76,7 @@ def shipped() -> dict[str, Plan]:
 
 @pytest.fixture(scope="module")
 def seed_text():
-    folder = seeds_dir()
-    return lambda plan: norm((folder / plan.source).read_text(encoding="utf-8"))
+    return lambda plan: norm((SOURCES_DIR / plan.source).read_text(encoding="utf-8"))
 
 
 # --- the shipped plans ----------------------------------------------------------------------
@@ -100,6 +92,16 @@ def test_every_shipped_plan_loads(shipped):
             assert t.unit == unit
             assert t.indicator is None or t.indicator in ALL_INDICATORS
             assert all(isinstance(v, Decimal) for v in t.thresholds.values())
+
+
+def test_every_seed_text_ships_with_its_plan(shipped):
+    """The repository holds the text each plan cites, and nothing else is left in sources/."""
+    cited = {plan.source for plan in shipped.values()}
+    assert cited == {v[2] for v in SHIPPED.values()}
+    texts = {p.name for p in SOURCES_DIR.iterdir() if p.suffix == ".txt"}
+    assert texts == cited
+    for name in cited:
+        assert (SOURCES_DIR / name).read_text(encoding="utf-8").strip()
 
 
 def test_default_dir_is_the_shipped_folder(monkeypatch):

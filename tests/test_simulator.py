@@ -1,4 +1,4 @@
-"""Contract tests of the portal simulator over real HTTP (shared/spec/portal-api.md)."""
+"""Contract tests of the portal simulator over real HTTP (docs/contracts/portal-api.md)."""
 
 from __future__ import annotations
 

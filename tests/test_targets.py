@@ -1,4 +1,4 @@
-"""Plan targets evaluated on the year snapshots (shared/spec/indicators.md, "Targets")."""
+"""Plan targets evaluated on the year snapshots (docs/contracts/indicators.md, "Targets")."""
 
 from __future__ import annotations
 

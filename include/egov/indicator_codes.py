@@ -1,4 +1,4 @@
-"""The indicator codes of shared/spec/indicators.md, in the order reports show them."""
+"""The indicator codes of docs/contracts/indicators.md, in the order reports show them."""
 
 RECORD_INDICATORS: tuple[str, ...] = (
     "on_time_rate",

@@ -1,4 +1,4 @@
-"""Indicator snapshots (shared/spec/indicators.md), computed in SQL inside the warehouse.
+"""Indicator snapshots (docs/contracts/indicators.md), computed in SQL inside the warehouse.
 
 `compute_snapshots` writes one `mart_indicator_snapshot` row per unit of each portal, per
 indicator of `ALL_INDICATORS` and per period. The counting happens in two SQL queries, both

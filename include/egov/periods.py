@@ -1,7 +1,7 @@
 """Snapshot periods (month, quarter, calendar year) and the as-of day of a run.
 
 A snapshot is computed as of a day `A` for a period `P = [start, end]`; a period still
-running at `A` is cut there: `P' = [start, min(end, A)]` (shared/spec/indicators.md).
+running at `A` is cut there: `P' = [start, min(end, A)]` (docs/contracts/indicators.md).
 """
 
 from __future__ import annotations

@@ -28,12 +28,18 @@ def prepare(*, params: dict, logical_date: datetime | None) -> list[dict]:
     the extraction windows: one job per (portal, window)."""
     from egov.periods import as_of_for_logical_date
     from egov.plans import load_plans
-    from egov.settings import first_load_window_months, history_start, watermark_overlap
+    from egov.settings import (
+        check_settings,
+        first_load_window_months,
+        history_start,
+        watermark_overlap,
+    )
     from egov.warehouse.db import safe_url, warehouse_url
     from egov.warehouse.load import read_watermark
     from egov.warehouse.migrations import upgrade
     from egov.windows import plan_windows
 
+    check_settings()
     plans = load_plans()
     configured = load_portals()
     codes = [p.code for p in configured]
@@ -228,15 +234,16 @@ class NotRetryable(Exception):
 
 def run_portal_step(step: str, job: dict, *, run_id: str) -> dict:
     """`extract` or `load` for one job; a failure is recorded in etl_portal_run, so the
-    run's end names the portal, and wrong credentials or the quality gate are NotRetryable."""
-    from egov.portal_client import PortalAuthError
+    run's end names the portal, and wrong credentials, a redirecting portal or the quality
+    gate are NotRetryable."""
+    from egov.portal_client import PortalAuthError, PortalRedirectError
     from egov.quality.gate import QualityGateError
 
     try:
         return {"extract": extract, "load": load}[step](job, run_id=run_id)
     except Exception as exc:
         record_failure(job["portal_code"], run_id=run_id, error=exc)
-        if isinstance(exc, PortalAuthError | QualityGateError):
+        if isinstance(exc, PortalAuthError | PortalRedirectError | QualityGateError):
             raise NotRetryable(str(exc)) from exc
         raise
 

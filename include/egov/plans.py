@@ -1,6 +1,6 @@
 """Reform plans: load the plan YAML files and validate them.
 
-One file per plan (format: shared/spec/interfaces.md, "Plan file"). A malformed file raises
+One file per plan (format: docs/contracts/interfaces.md, "Plan file"). A malformed file raises
 `PlanError` naming the file and the field, so a run can stop before it touches the warehouse.
 """
 
@@ -87,8 +87,11 @@ def load_plan_file(path: str | os.PathLike[str]) -> Plan:
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise PlanError(f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+                        f"{exc.start}): save the file as UTF-8") from exc
     except OSError as exc:
-        raise PlanError(f"{path}: cannot read file: {exc}") from exc
+        raise PlanError(f"{path}: cannot read file: {exc.strerror or exc}") from exc
     except yaml.YAMLError as exc:
         raise PlanError(f"{path}: invalid YAML: {exc}") from exc
     if not isinstance(data, dict):

@@ -1,4 +1,4 @@
-"""HTTP client for one one-stop-shop portal (shared/spec/portal-api.md).
+"""HTTP client for one one-stop-shop portal (docs/contracts/portal-api.md).
 
 Authenticates lazily, re-authenticates once on a 401 for a data call, retries with
 exponential backoff and jitter on 429 (honouring ``Retry-After``), 500/502/503/504,
@@ -6,6 +6,20 @@ connection errors and timeouts, bodies that are not JSON or are cut short, and 2
 whose ``error_code`` is not ``"0"``; fails at once on 400 (and other 4xx) and on wrong
 credentials (``PortalAuthError``). Every raw body received successfully is handed to
 ``on_page`` (the pipeline's raw zone). Optional politeness: ``max_requests_per_second``.
+
+A portal cannot stall or mislead it:
+
+* ``Retry-After`` is obeyed up to ``max_retry_after`` seconds (default 120): a longer wait
+  (or an HTTP date further ahead) is cut to that maximum and the request retried as usual
+  (``max_retries`` bounds the total); a value that is not a non-negative number or an HTTP
+  date (``inf``, ``nan``, ``-5``) is ignored: the client's own backoff applies.
+* Redirects are never followed, on the token call (it carries the password) or on data calls
+  (they carry the session): a 3xx raises ``PortalRedirectError`` naming the connection and
+  the host it pointed to; not retried (fix the connection's host).
+* A response body is read in pieces, at most ``max_response_bytes`` (default 64 MiB, counted
+  after decompression) and within ``max_response_seconds`` (default 300) from the request:
+  a larger body raises ``PortalError`` at once (not retried: the same page would come again);
+  a body still arriving after the deadline is retried as a timeout.
 
 Completeness of ``/api/hoso`` (offset paging while records change, portal-api.md "Paging"):
 the window asked for is read in passes and checked against ``tongSo``.
@@ -35,14 +49,17 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import math
 import random
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
+import urllib3
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +87,7 @@ STATS_KEYS = (
     "throttle_seconds",  # time waited for max_requests_per_second
 )
 _TS_FMT = "%Y%m%d%H%M%S"
+_CHUNK = 1 << 16  # bytes per network read of a body
 
 
 class PortalError(Exception):
@@ -86,6 +104,11 @@ class PortalError(Exception):
 
 class PortalAuthError(PortalError):
     """The portal rejected the credentials: a configuration error, not retried."""
+
+
+class PortalRedirectError(PortalError):
+    """The portal answered a redirect: never followed (it would carry the password or the
+    session to another address); a configuration error, not retried."""
 
 
 class PortalIncompleteError(PortalError):
@@ -183,18 +206,35 @@ def _kind_of(e: requests.RequestException) -> str:
 
 
 def _parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from ``Retry-After`` (delay-seconds or an HTTP date); None when the
+    header is absent or is neither (``inf``, ``nan``, ``-5``, text)."""
     if not value:
         return None
     value = value.strip()
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
+    else:  # inf, nan, 1e400, 400 digits, negatives: not a wait
+        return seconds if math.isfinite(seconds) and seconds >= 0 else None
     try:
         dt = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
+    if dt.tzinfo is None:  # "-0000": UTC
+        dt = dt.replace(tzinfo=UTC)
     return max(0.0, dt.timestamp() - time.time())
+
+
+def _host_of(location: str | None) -> str:
+    """Where a redirect pointed, as scheme://host[:port] (never its path or query)."""
+    try:
+        parts = urlsplit(location or "")
+    except ValueError:
+        return "an unreadable address"
+    if not parts.netloc:
+        return "a path on the same host" if location else "nowhere (no Location)"
+    return f"{parts.scheme or 'http'}://{parts.netloc.rpartition('@')[2]}"
 
 
 class PortalClient:
@@ -207,13 +247,25 @@ class PortalClient:
                  sleep: Callable[[float], None] = time.sleep,
                  session: requests.Session | None = None, rng: random.Random | None = None,
                  max_requests_per_second: float | None = None, max_repages: int = 2,
-                 max_splits: int = 256):
+                 max_splits: int = 256, max_retry_after: float = 120,
+                 max_response_bytes: int = 64 * 2**20, max_response_seconds: float = 300):
         if not 1 <= page_size <= 1000:
             raise ValueError("page_size must be within 1..1000")
-        if max_requests_per_second is not None and max_requests_per_second <= 0:
+        if max_requests_per_second is not None and not (
+                math.isfinite(max_requests_per_second) and max_requests_per_second > 0):
             raise ValueError("max_requests_per_second must be > 0 (or None: unlimited)")
-        if max_repages < 0 or max_splits < 0:
-            raise ValueError("max_repages and max_splits must be >= 0")
+        if max_repages < 0 or max_splits < 0 or max_retries < 0:
+            raise ValueError("max_retries, max_repages and max_splits must be >= 0")
+        for name, value in (("connect_timeout", connect_timeout),
+                            ("read_timeout", read_timeout),
+                            ("max_response_seconds", max_response_seconds),
+                            ("max_response_bytes", max_response_bytes)):
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a number > 0, got {value!r}")
+        for name, value in (("backoff_base", backoff_base), ("backoff_max", backoff_max),
+                            ("max_retry_after", max_retry_after)):
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be a number >= 0, got {value!r}")
         self.base_url = base_url.rstrip("/")
         self.username = username
         self._password = password
@@ -234,6 +286,10 @@ class PortalClient:
         self._next_request_at = 0.0
         self.max_repages = max_repages
         self.max_splits = max_splits
+        self.max_retry_after = max_retry_after
+        self.max_response_bytes = int(max_response_bytes)
+        self.max_response_seconds = max_response_seconds
+        self._calls_with_token = 0
         self.stats: dict[str, float] = {}
         self.reset_stats()
 
@@ -502,22 +558,69 @@ class PortalClient:
             trang += 1
 
     # ---------------------------------------------------------------- HTTP
+    def _send(self, method: str, endpoint: str, params: dict, *, json_body: Any = None,
+              headers: dict | None = None) -> tuple[int, Mapping[str, str], bytes]:
+        """One request, redirects not followed, its body read within the caps."""
+        self._throttle()
+        started = time.monotonic()
+        try:
+            resp = self.http.request(method, self.base_url + endpoint, params=params or None,
+                                     json=json_body, headers=headers, timeout=self.timeout,
+                                     allow_redirects=False, stream=True)
+        except requests.RequestException as e:
+            detail = "" if endpoint == TOKEN else f": {e}"  # the token call's stays terse
+            raise _Retryable(f"{type(e).__name__}{detail}", kind=_kind_of(e)) from e
+        try:
+            return resp.status_code, resp.headers, self._read_body(resp, endpoint, params,
+                                                                   started)
+        finally:
+            resp.close()
+
+    def _read_body(self, resp: requests.Response, endpoint: str, params: dict,
+                   started: float) -> bytes:
+        """The body, one network read at a time: past ``max_response_bytes`` a PortalError,
+        past ``max_response_seconds`` (a body trickling in) a retryable timeout."""
+        limit = self.max_response_bytes
+        declared = resp.headers.get("Content-Length", "").strip()
+        if declared.isdigit() and int(declared) > limit:
+            raise self._too_large(endpoint, params, f"announced {int(declared)} bytes")
+        body = bytearray()
+        try:
+            while True:
+                chunk = resp.raw.read1(_CHUNK, decode_content=True)
+                if not chunk:
+                    return bytes(body)
+                body += chunk
+                if len(body) > limit:
+                    raise self._too_large(endpoint, params, f"more than {limit} bytes sent")
+                if time.monotonic() - started > self.max_response_seconds:
+                    raise _Retryable(f"body still arriving after {self.max_response_seconds:g}"
+                                     f" s (max_response_seconds)", kind="timeout")
+        except urllib3.exceptions.ReadTimeoutError as e:
+            raise _Retryable(f"{type(e).__name__} while reading the body",
+                             kind="timeout") from e
+        except (urllib3.exceptions.HTTPError, OSError) as e:  # cut short, undecodable
+            raise _Retryable(f"{type(e).__name__} while reading the body",
+                             kind="bad_body") from e
+
+    def _too_large(self, endpoint: str, params: dict, what: str) -> PortalError:
+        return PortalError(
+            f"{self._who}: {endpoint} {params} answered a body too large to read ({what}; "
+            f"max_response_bytes={self.max_response_bytes}): lower page_size or raise the "
+            f"connection extra max_response_bytes", portal_code=self.portal_code,
+            endpoint=endpoint, params=params)
+
     def _authenticate(self) -> None:
-        url = self.base_url + TOKEN
         payload = {"username": self.username, "password": self._password}
 
         def attempt() -> dict:
-            self._throttle()
-            try:
-                resp = self.http.post(url, json=payload, timeout=self.timeout)
-            except requests.RequestException as e:
-                raise _Retryable(f"{type(e).__name__}", kind=_kind_of(e)) from e
-            if resp.status_code == 401:
+            status, headers, content = self._send("POST", TOKEN, {}, json_body=payload)
+            if status == 401:
                 raise PortalAuthError(
                     f"{self._who} rejected the credentials of user {self.username!r} (HTTP "
                     f"401 on {TOKEN}): the login or password in the connection is wrong",
                     portal_code=self.portal_code, endpoint=TOKEN, status=401)
-            body = self._check(resp, TOKEN, {})
+            body = self._check(status, headers, content, TOKEN, {})
             if not isinstance(body.get("session"), str) or not body["session"]:
                 raise _Retryable("token response without a session", kind="bad_body")
             return body
@@ -532,8 +635,8 @@ class PortalClient:
                 self._authenticate()
                 self._calls_with_token = 0
             try:
-                resp, body = self._with_retries(endpoint, params,
-                                                lambda: self._get(endpoint, params))
+                (status, content), body = self._with_retries(
+                    endpoint, params, lambda: self._get(endpoint, params))
             except _SessionRejected:
                 # A fresh session refused at its first request is an auth problem; a session
                 # that served requests and then expired is renewed (boundedly).
@@ -548,43 +651,51 @@ class PortalClient:
                 continue
             self.stats["pages"] += 1
             if self.on_page is not None:
-                self.on_page(endpoint, dict(params), page_no, resp.status_code, resp.content)
+                self.on_page(endpoint, dict(params), page_no, status, content)
             return body
 
-    def _get(self, endpoint: str, params: dict) -> tuple[requests.Response, dict]:
-        self._throttle()
-        self._calls_with_token = getattr(self, "_calls_with_token", 0) + 1
-        try:
-            resp = self.http.get(self.base_url + endpoint, params=params, timeout=self.timeout,
-                                 headers={"Authorization": f"Bearer {self._token}"})
-            resp.content  # noqa: B018 - read the whole body inside the try (cut bodies)
-        except requests.RequestException as e:
-            raise _Retryable(f"{type(e).__name__}: {e}", kind=_kind_of(e)) from e
-        if resp.status_code == 401:
+    def _get(self, endpoint: str, params: dict) -> tuple[tuple[int, bytes], dict]:
+        self._calls_with_token += 1
+        status, headers, content = self._send(
+            "GET", endpoint, params, headers={"Authorization": f"Bearer {self._token}"})
+        if status == 401:
             raise _SessionRejected()
-        body = self._check(resp, endpoint, params)
+        body = self._check(status, headers, content, endpoint, params)
         if not isinstance(body.get("data"), list):
             raise _Retryable("body without a data list", kind="bad_body")
-        return resp, body
+        return (status, content), body
 
-    def _check(self, resp: requests.Response, endpoint: str, params: dict) -> dict:
-        status = resp.status_code
+    def _check(self, status: int, headers: Mapping[str, str], content: bytes, endpoint: str,
+               params: dict) -> dict:
         if status in RETRY_STATUSES:
-            retry_after = _parse_retry_after(resp.headers.get("Retry-After")) \
-                if status == 429 else None
+            retry_after = None
+            if status == 429:
+                retry_after = _parse_retry_after(headers.get("Retry-After"))
+                if retry_after is not None and retry_after > self.max_retry_after:
+                    log.warning("%s: %s asked to wait %.0f s (Retry-After); waiting "
+                                "max_retry_after=%g s instead", self._who, endpoint,
+                                retry_after, self.max_retry_after)
+                    retry_after = self.max_retry_after
             raise _Retryable(f"HTTP {status}", retry_after=retry_after, status=status,
                              kind="429" if status == 429 else "5xx")
-        if status >= 300:
+        if 300 <= status < 400:
+            raise PortalRedirectError(
+                f"{self._who}: {endpoint} answered HTTP {status}, a redirect to "
+                f"{_host_of(headers.get('Location'))}: not followed (it would carry the "
+                f"{'password' if endpoint == TOKEN else 'session'} elsewhere); set the "
+                f"connection's host to the portal's real address",
+                portal_code=self.portal_code, endpoint=endpoint, params=params, status=status)
+        if status >= 300 or status < 200:
             message = ""
             try:
-                message = str(resp.json().get("message", ""))[:200]
-            except ValueError:
+                message = str(json.loads(content).get("message", ""))[:200]
+            except (ValueError, AttributeError):
                 pass
             raise PortalError(
                 f"{self._who}: {endpoint} {params} answered HTTP {status} {message}".rstrip(),
                 portal_code=self.portal_code, endpoint=endpoint, params=params, status=status)
         try:
-            body = json.loads(resp.content)
+            body = json.loads(content)
         except ValueError:
             raise _Retryable("body is not JSON (or is cut short)", status=status,
                              kind="bad_body") from None
@@ -638,14 +749,18 @@ class PortalClient:
 # Options a connection's extra may set (a URI query gives text: cast to these types).
 _EXTRA_OPTIONS = {"connect_timeout": float, "read_timeout": float, "max_retries": int,
                   "page_size": int, "backoff_base": float, "backoff_max": float,
-                  "max_requests_per_second": float, "max_repages": int, "max_splits": int}
+                  "max_requests_per_second": float, "max_repages": int, "max_splits": int,
+                  "max_retry_after": float, "max_response_bytes": int,
+                  "max_response_seconds": float}
 
 
 def client_from_connection(conn_id: str, portal_code: str, **kwargs: Any) -> PortalClient:
     """A ``PortalClient`` from an Airflow connection (host, port, schema, login, password;
-    extra may hold ``scheme``, ``connect_timeout``, ``read_timeout``, ``max_retries``,
-    ``page_size``, ``backoff_base``, ``backoff_max``, ``max_requests_per_second``,
-    ``max_repages``, ``max_splits``). Keyword arguments override."""
+    extra may hold ``scheme`` and any of ``_EXTRA_OPTIONS``: ``connect_timeout``,
+    ``read_timeout``, ``max_retries``, ``page_size``, ``backoff_base``, ``backoff_max``,
+    ``max_requests_per_second``, ``max_repages``, ``max_splits``, ``max_retry_after``,
+    ``max_response_bytes``, ``max_response_seconds``). Keyword arguments override; a bad
+    value is a ``PortalError`` naming the connection."""
     from airflow.sdk import BaseHook
 
     conn = BaseHook.get_connection(conn_id)
@@ -665,10 +780,15 @@ def client_from_connection(conn_id: str, portal_code: str, **kwargs: Any) -> Por
     for key, kind in _EXTRA_OPTIONS.items():
         if key in extra:
             try:
+                if isinstance(extra[key], bool):
+                    raise TypeError("a boolean")
                 opts[key] = kind(extra[key])
             except (TypeError, ValueError) as exc:
                 raise PortalError(f"connection {conn_id!r}: extra {key}={extra[key]!r} is not "
                                   f"a {kind.__name__}", portal_code=portal_code) from exc
     opts.update(kwargs)
-    return PortalClient(base_url, conn.login or "", conn.password or "",
-                        portal_code=portal_code, conn_id=conn_id, **opts)
+    try:
+        return PortalClient(base_url, conn.login or "", conn.password or "",
+                            portal_code=portal_code, conn_id=conn_id, **opts)
+    except ValueError as exc:
+        raise PortalError(f"connection {conn_id!r}: {exc}", portal_code=portal_code) from exc

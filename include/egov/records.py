@@ -1,6 +1,6 @@
 """The portal boundary: DongBoHoSoMC / catalogue / unit fields, parsed and mapped once.
 
-Everything past this module speaks English (shared/spec/glossary.md); the Vietnamese field
+Everything past this module speaks English (docs/contracts/glossary.md); the Vietnamese field
 names of the portal contract appear only here and in the validation suite.
 """
 

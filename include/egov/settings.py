@@ -1,8 +1,16 @@
-"""Deployment settings from the environment and the portals file (interfaces.md)."""
+"""Deployment settings from the environment and the portals file (docs/contracts/interfaces.md).
+
+Every numeric setting is listed once in `NUMBERS` and read through `number(name)`; a malformed
+value raises `ConfigError` naming the variable. `check_settings()` reads them all (prepare
+calls it, so a run stops before it touches anything).
+"""
 
 from __future__ import annotations
 
+import logging
+import math
 import os
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -10,6 +18,12 @@ from pathlib import Path
 import egov
 
 INCLUDE_DIR = Path(egov.__file__).resolve().parent.parent
+log = logging.getLogger(__name__)
+
+# A portal code names folders (raw zone) and rows: lower-case letters, digits and '-'.
+PORTAL_CODE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+# An Airflow connection id usable as AIRFLOW_CONN_<ID> and in secrets backends.
+CONN_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,249}")
 
 
 class ConfigError(ValueError):
@@ -24,10 +38,87 @@ def env_number(name: str, default, kind=int, *, minimum=None, maximum=None):
     except ValueError as exc:
         raise ConfigError(f"{name}: not {'an integer' if kind is int else 'a number'}: "
                           f"{raw!r}") from exc
+    if kind is float and not math.isfinite(value):
+        raise ConfigError(f"{name}: not a finite number: {raw!r}")
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
         bounds = f">= {minimum}" if maximum is None else f"between {minimum} and {maximum}"
         raise ConfigError(f"{name}: must be {bounds}: {raw!r}")
     return value
+
+
+# Every numeric setting: name -> (default, type, minimum, maximum). README.md lists them.
+NUMBERS: dict[str, tuple] = {
+    "EGOV_WATERMARK_OVERLAP_MINUTES": (120, int, 0, None),
+    "EGOV_FIRST_LOAD_WINDOW_MONTHS": (12, int, 1, None),
+    "EGOV_PAGE_SIZE": (1000, int, 1, 1000),
+    "EGOV_MAX_REJECTED_SHARE": (0.2, float, 0, 1),
+    "EGOV_GATE_MIN_REJECTED": (10, int, 0, None),
+    "EGOV_DQ_VOLUME_FACTOR": (3, float, 1, None),
+    "EGOV_DQ_NULL_SHARE_JUMP": (0.15, float, 0, 1),
+    "EGOV_DQ_MIN_HISTORY_RUNS": (3, int, 1, None),
+    "EGOV_RAW_RETENTION_DAYS": (90, int, 0, None),
+    "EGOV_QUARANTINE_PAYLOAD_RETENTION_DAYS": (180, int, 0, None),
+    # read when the DAG file is parsed (dag_number)
+    "EGOV_MAX_PARALLEL_EXTRACTS": (4, int, 1, None),
+    "EGOV_TASK_RETRIES": (2, int, 0, 100),
+    "EGOV_RETRY_DELAY_SECONDS": (300, int, 0, 86400),
+    "EGOV_EXTRACT_TIMEOUT_MINUTES": (60, int, 1, 1440),
+    "EGOV_TASK_TIMEOUT_MINUTES": (120, int, 1, 1440),
+}
+
+
+def number(name: str):
+    """The numeric setting `name` (one of `NUMBERS`), checked."""
+    default, kind, minimum, maximum = NUMBERS[name]
+    return env_number(name, default, kind, minimum=minimum, maximum=maximum)
+
+
+def dag_number(name: str):
+    """For DAG files: the setting, or its default when malformed. A DAG file that fails to
+    import silently skips its runs; instead `prepare` (check_settings) fails naming it."""
+    try:
+        return number(name)
+    except ConfigError as exc:
+        log.error("%s; using the default %s until it is fixed (prepare fails meanwhile)",
+                  exc, NUMBERS[name][0])
+        return NUMBERS[name][0]
+
+
+def check_settings() -> None:
+    """Read every setting once; raise one ConfigError naming each malformed one."""
+    errors = []
+    for name in NUMBERS:
+        try:
+            number(name)
+        except ConfigError as exc:
+            errors.append(str(exc))
+    try:
+        history_start()
+    except ConfigError as exc:
+        errors.append(str(exc))
+    if errors:
+        raise ConfigError("; ".join(errors))
+
+
+def check_portal_code(code, where: str = "portal code") -> str:
+    """`code` if it is a safe portal code (it names raw-zone folders), else ConfigError."""
+    if not isinstance(code, str) or not PORTAL_CODE.fullmatch(code):
+        raise ConfigError(f"{where}: {code!r} is not a portal code (1-64 characters: a-z, "
+                          f"0-9 and '-', starting with a letter or digit)")
+    return code
+
+
+def read_text(path: Path, what: str) -> str:
+    """A UTF-8 text file; a missing, unreadable or non-UTF-8 file is a ConfigError naming it."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: {what} not found") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: {what} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x}"
+                          f" at offset {exc.start}): save it as UTF-8") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read {what}: {exc.strerror or exc}") from exc
 
 
 @dataclass(frozen=True)
@@ -46,10 +137,9 @@ def load_portals(path: Path | None = None) -> list[PortalConfig]:
     import yaml
 
     path = Path(path or portals_file())
+    text = read_text(path, "portals file")
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: portals file not found") from exc
+        doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
     items = doc.get("portals") if isinstance(doc, dict) else None
@@ -63,12 +153,16 @@ def load_portals(path: Path | None = None) -> list[PortalConfig]:
         for key in ("code", "conn_id"):
             if not isinstance(item.get(key), str) or not item[key].strip():
                 raise ConfigError(f"{where}.{key}: required text")
+        check_portal_code(item["code"], f"{where}.code")
+        if not CONN_ID.fullmatch(item["conn_id"]):
+            raise ConfigError(f"{where}.conn_id: {item['conn_id']!r} is not a connection id "
+                              f"(letters, digits, '_', '.' and '-', at most 250)")
         if item["code"] in seen:
             raise ConfigError(f"{where}.code: duplicate portal code {item['code']!r}")
         seen.add(item["code"])
         rate = item.get("max_requests_per_second")
         if rate is not None and (isinstance(rate, bool) or not isinstance(rate, int | float)
-                                 or rate <= 0):
+                                 or not math.isfinite(rate) or rate <= 0):
             raise ConfigError(f"{where}.max_requests_per_second: must be a number > 0")
         portals.append(PortalConfig(item["code"], str(item.get("name") or item["code"]),
                                     item["conn_id"], rate))
@@ -85,7 +179,7 @@ def history_start() -> date:
 
 def watermark_overlap() -> timedelta:
     """How far before the watermark each incremental window starts again."""
-    return timedelta(minutes=env_number("EGOV_WATERMARK_OVERLAP_MINUTES", 120, minimum=0))
+    return timedelta(minutes=number("EGOV_WATERMARK_OVERLAP_MINUTES"))
 
 
 def raw_zone_root() -> str:
@@ -97,11 +191,11 @@ def raw_zone_root() -> str:
 
 def first_load_window_months() -> int:
     """A first load or full refresh is split into windows of this many months (mapped tasks)."""
-    return env_number("EGOV_FIRST_LOAD_WINDOW_MONTHS", 12, minimum=1)
+    return number("EGOV_FIRST_LOAD_WINDOW_MONTHS")
 
 
 def page_size() -> int:
-    return env_number("EGOV_PAGE_SIZE", 1000, minimum=1, maximum=1000)
+    return number("EGOV_PAGE_SIZE")
 
 
 def pii_key() -> bytes | None:

@@ -1,4 +1,4 @@
-"""Plan targets evaluated against the year snapshots (shared/spec/indicators.md, "Targets").
+"""Plan targets evaluated against the year snapshots (docs/contracts/indicators.md, "Targets").
 
 `evaluate_targets` writes one `mart_target_evaluation` row per (plan, target, year) for every
 year the target names up to `year(as_of)`, reading the `year` snapshot of the target's unit

@@ -11,10 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from egov.settings import env_number
-
-DEFAULT_MAX_REJECTED_SHARE = 0.2
-DEFAULT_MIN_REJECTED = 10
+from egov.settings import number
 
 
 class QualityGateError(RuntimeError):
@@ -49,12 +46,11 @@ class GateDecision:
 
 
 def max_rejected_share() -> float:
-    return env_number("EGOV_MAX_REJECTED_SHARE", DEFAULT_MAX_REJECTED_SHARE, float,
-                      minimum=0, maximum=1)
+    return number("EGOV_MAX_REJECTED_SHARE")
 
 
 def min_rejected() -> int:
-    return env_number("EGOV_GATE_MIN_REJECTED", DEFAULT_MIN_REJECTED, minimum=0)
+    return number("EGOV_GATE_MIN_REJECTED")
 
 
 def gate_decision(outcome, portal_code: str, *, max_share: float | None = None,

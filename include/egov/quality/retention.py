@@ -2,7 +2,7 @@
 
 - the raw zone (`EGOV_RAW_DIR`): pages as the portals sent them;
   `purge_raw_zone(root, days, now)` deletes run folders older than `days`
-  (`EGOV_RAW_RETENTION_DAYS`, default 90);
+  (`EGOV_RAW_RETENTION_DAYS`, default 90), only those whose raw-zone manifest names them;
 - `quarantine_record.payload`: rejected versions as received;
   `redact_quarantine(conn, days, now)` blanks the personal fields (ChuHoSo, SoGiayToChuHoSo,
   SoDienThoai, Email, DiaChi) of payloads replayed, or quarantined, more than `days` ago
@@ -18,43 +18,61 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from egov.records import PERSONAL_FIELDS
-from egov.settings import env_number
+from egov.settings import number
 
 log = logging.getLogger(__name__)
 
-DEFAULT_RAW_RETENTION_DAYS = 90
-DEFAULT_QUARANTINE_PAYLOAD_RETENTION_DAYS = 180
-
-
-def _days(name: str, default: int) -> int | None:
-    """Days from the environment; 0 = keep forever (None)."""
-    return env_number(name, default, minimum=0) or None
-
-
 def raw_retention_days() -> int | None:
-    return _days("EGOV_RAW_RETENTION_DAYS", DEFAULT_RAW_RETENTION_DAYS)
+    """EGOV_RAW_RETENTION_DAYS; 0 = keep forever (None)."""
+    return number("EGOV_RAW_RETENTION_DAYS") or None
 
 
 def quarantine_payload_retention_days() -> int | None:
-    return _days("EGOV_QUARANTINE_PAYLOAD_RETENTION_DAYS",
-                 DEFAULT_QUARANTINE_PAYLOAD_RETENTION_DAYS)
+    """EGOV_QUARANTINE_PAYLOAD_RETENTION_DAYS; 0 = keep forever (None)."""
+    return number("EGOV_QUARANTINE_PAYLOAD_RETENTION_DAYS") or None
 
 
 def _naive_local(moment: datetime) -> datetime:
     return moment.astimezone().replace(tzinfo=None) if moment.tzinfo else moment
 
 
-def _run_time(run_dir) -> datetime | None:
-    """When a raw-zone run folder was written: its manifest's extracted_at, else the newest
-    file's modification time."""
-    manifest = run_dir / "manifest.json"
+def _is_link(path) -> bool:
+    return isinstance(path, Path) and path.is_symlink()
+
+
+def _owned_run(portal_dir, run_dir) -> dict | None:
+    """The manifest of a raw-zone run folder, if the folder is one: a real folder (not a
+    link) holding a readable manifest whose portal_code is its parent's name and whose run_id
+    gives its name. Anything else is not ours to delete: None."""
+    from egov.raw_zone import MANIFEST, RawZoneError, is_run_folder_of, read_manifest
+
+    if _is_link(run_dir) or not run_dir.is_dir():
+        return None
+    manifest_path = run_dir / MANIFEST
+    if _is_link(manifest_path) or not manifest_path.exists():
+        return None
     try:
-        if manifest.exists():
-            stamp = json.loads(manifest.read_text()).get("extracted_at")
-            if stamp:
-                return _naive_local(datetime.fromisoformat(stamp))
-    except (ValueError, OSError):
-        pass
+        manifest = read_manifest(str(manifest_path))
+    except RawZoneError as exc:
+        log.warning("raw zone: %s; folder kept", exc)
+        return None
+    if manifest.get("portal_code") != portal_dir.name or not is_run_folder_of(
+            run_dir.name, manifest["run_id"]):
+        log.warning("raw zone: %s names portal %r, run %r: not this folder's; kept",
+                    manifest_path, manifest.get("portal_code"), manifest["run_id"])
+        return None
+    return manifest
+
+
+def _run_time(run_dir, manifest: dict) -> datetime | None:
+    """When a run folder was written: its manifest's extracted_at (or started_at, for an
+    extraction that never ended), else the newest file's modification time."""
+    for key in ("extracted_at", "started_at"):
+        try:
+            if manifest.get(key):
+                return _naive_local(datetime.fromisoformat(str(manifest[key])))
+        except ValueError:
+            continue
     times = []
     for child in run_dir.iterdir():
         try:
@@ -72,9 +90,12 @@ def _remove(path) -> None:
 
 
 def purge_raw_zone(root, days: int | None, now: datetime) -> list[str]:
-    """Delete `<root>/<portal>/<run>/` folders written more than `days` days before `now`.
-    `days` None: keep everything. Returns the folders removed."""
+    """Delete the run folders `<root>/<portal>/<run>/` written more than `days` days before
+    `now`, and only those: a folder without a raw-zone manifest naming it (egov.raw_zone)
+    is never touched, whatever `root` points at. `days` None: keep everything. Returns the
+    folders removed."""
     from egov.raw_zone import _path
+    from egov.settings import PORTAL_CODE
 
     if days is None:
         return []
@@ -86,12 +107,14 @@ def purge_raw_zone(root, days: int | None, now: datetime) -> list[str]:
     cutoff = _naive_local(now) - timedelta(days=days)
     removed = []
     for portal_dir in sorted(base.iterdir()):
-        if not portal_dir.is_dir():
+        if _is_link(portal_dir) or not portal_dir.is_dir() or \
+                not PORTAL_CODE.fullmatch(portal_dir.name):
             continue
         for run_dir in sorted(portal_dir.iterdir()):
-            if not run_dir.is_dir():
+            manifest = _owned_run(portal_dir, run_dir)
+            if manifest is None:
                 continue
-            written = _run_time(run_dir)
+            written = _run_time(run_dir, manifest)
             if written is not None and written < cutoff:
                 _remove(run_dir)
                 removed.append(str(run_dir))

@@ -10,12 +10,12 @@ skipped by the load, as before); everything else is a `warning`: the item is loa
 from __future__ import annotations
 
 import math
-import os
 import statistics
 from dataclasses import dataclass, field
 
 from egov.quality.rules import ERROR, WARNING, Failure, Rule
 from egov.records import as_int
+from egov.settings import number
 
 CATALOGUE_SUITE = "procedure_catalogue"
 UNIT_SUITE = "unit_tree"
@@ -29,20 +29,20 @@ UNIT_LEVELS = ["TINH", "SO", "HUYEN", "XA"]
 # ----------------------------------------------------------------------------- batch level
 
 def volume_factor() -> float:
-    """EGOV_DQ_VOLUME_FACTOR (default 3): a run's volume outside [typical / f, typical * f]
-    is a warning."""
-    return float(os.environ.get("EGOV_DQ_VOLUME_FACTOR", "3"))
+    """EGOV_DQ_VOLUME_FACTOR (default 3, >= 1): a run's volume outside
+    [typical / f, typical * f] is a warning."""
+    return number("EGOV_DQ_VOLUME_FACTOR")
 
 
 def null_share_jump() -> float:
-    """EGOV_DQ_NULL_SHARE_JUMP (default 0.15): a share of null channels / due dates more than
+    """EGOV_DQ_NULL_SHARE_JUMP (default 0.15, 0..1): a share of null channels / due dates more than
     this (absolute) above the recent runs' typical share is a warning."""
-    return float(os.environ.get("EGOV_DQ_NULL_SHARE_JUMP", "0.15"))
+    return number("EGOV_DQ_NULL_SHARE_JUMP")
 
 
 def min_history_runs() -> int:
-    """EGOV_DQ_MIN_HISTORY_RUNS (default 3): fewer recent runs → no batch-level checks."""
-    return int(os.environ.get("EGOV_DQ_MIN_HISTORY_RUNS", "3"))
+    """EGOV_DQ_MIN_HISTORY_RUNS (default 3, >= 1): fewer recent runs → no batch-level checks."""
+    return number("EGOV_DQ_MIN_HISTORY_RUNS")
 
 
 def batch_rules(history) -> list[Rule]:

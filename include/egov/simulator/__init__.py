@@ -1,4 +1,4 @@
-"""A simulator of provincial one-stop-shop portals (shared/spec/portal-api.md).
+"""A simulator of provincial one-stop-shop portals (docs/contracts/portal-api.md).
 
 ``build_world`` makes the deterministic data (units, procedure catalogue, application records
 with their version timelines); ``SimulatorFleet`` serves it over HTTP, one server per portal.

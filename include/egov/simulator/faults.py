@@ -395,7 +395,7 @@ class FaultInjector:
             after = min(cfg.retry_after_max, int(d.u1 * (int(cfg.retry_after_max) + 1)))
             return SimResponse.json(429, {"error_code": "429",
                                           "message": "Quá nhiều yêu cầu, thử lại sau"},
-                                    {"Retry-After": f"{after:g}"})
+                                    {"Retry-After": str(int(after))})
         if kind == "5xx":
             if path != TOKEN_PATH:
                 self.count("5xx")

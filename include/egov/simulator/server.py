@@ -1,4 +1,4 @@
-"""HTTP servers of the simulated portals (the contract of shared/spec/portal-api.md).
+"""HTTP servers of the simulated portals (the contract of docs/contracts/portal-api.md).
 
 One ``ThreadingHTTPServer`` per portal, each on its own port, all reading one ``World`` (so
 one clock). Faults plug in per portal: ``SimulatorFleet.set_faults(code, FaultConfig)`` (or

@@ -102,8 +102,8 @@ def make_engine(url: str | None = None):
         from sqlalchemy.engine import make_url
 
         path = make_url(url).database
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if path and path != ":memory:" and not path.startswith("file:"):
+            _create_private(Path(path))
         engine = create_engine(url, connect_args={"timeout": 60})
 
         @event.listens_for(engine, "connect")
@@ -115,6 +115,17 @@ def make_engine(url: str | None = None):
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def _create_private(path: Path) -> None:
+    """Create the SQLite file readable by its owner only, before SQLite does (it holds
+    applicants' ID hashes); SQLite gives its -wal and -shm files the database file's mode."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        return  # an existing warehouse keeps the mode its operator gave it
+    os.chmod(path, 0o600)
 
 
 def safe_url(url: str) -> str:
