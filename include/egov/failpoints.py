@@ -44,7 +44,9 @@ def _hang(item: str) -> None:
         json.dump({"pid": os.getpid(), "pgid": os.getpgid(0), "host": socket.gethostname(),
                    "worker": os.environ.get("EGOV_WORKER_HOSTNAME")}, fh)
     os.replace(hit_file + ".tmp", hit_file + ".json")
-    deadline = time.monotonic() + float(os.environ.get("EGOV_FAILPOINT_HANG_SECONDS", "600"))
+    from egov.settings import env_number
+
+    deadline = time.monotonic() + env_number("EGOV_FAILPOINT_HANG_SECONDS", 600, float, minimum=0)
     while time.monotonic() < deadline:
         time.sleep(1)
     os.kill(os.getpid(), signal.SIGKILL)
