@@ -8,15 +8,12 @@ docker-compose.yaml's airflow-init runs `init`; the native distributed test runs
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import socket
 import sys
 from pathlib import Path
 
 from egov.settings import INCLUDE_DIR, ConfigError, env_number, load_portals
-
-log = logging.getLogger(__name__)
 
 SETTINGS_FILE = INCLUDE_DIR / "config" / "deployment.yaml"
 
