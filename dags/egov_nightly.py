@@ -11,7 +11,9 @@ Every night at 01:00 Asia/Ho_Chi_Minh, for every portal in the portals file
    loaded (`fct_dossier`) and quarantined (`quarantine_record`, with the rule broken);
    the watermark moves only with the committed data;
 4. **compute** — indicator snapshots (`mart_indicator_snapshot`) for every unit of the
-   portals loaded, then every plan target (`mart_target_evaluation`);
+   portals loaded, then every plan target (`mart_target_evaluation`, with the outlook) and
+   Biểu 06 (`mart_form06`); it updates these tables as Assets, which triggers
+   **egov_reports** (HTML report, Biểu 06 CSV/XLSX);
 5. **finish** — prints the target report; fails the run naming any portal that failed;
 6. **housekeeping** — retention of the raw zone and of quarantine payloads.
 
@@ -20,7 +22,9 @@ Data quality: every validation is in `dq_validation_result` and in the GX Data D
 
 A run with logical date `T` reports as of the local day before `T`. Params: `as_of`
 (override that day), `portals` (a subset of portal codes), `full_refresh` (re-read every
-record since `EGOV_HISTORY_START`). Reruns replace the day's mart rows; see docs/operations.md.
+record since `EGOV_HISTORY_START`), `recompute_only` (call no portal: recompute the marts of
+the as-of day from the warehouse, e.g. in a backfill). Reruns replace the day's mart rows;
+see docs/operations.md and docs/runbook.md.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import Param, dag, get_current_context, task, task_group
+
+from egov.assets import MART_ASSETS
 
 # Cheap to import. A malformed value falls back to its default here, so the DAG still
 # imports and runs, and `prepare` fails naming the variable (docs/operations.md).
@@ -94,6 +100,9 @@ def _portal_step(step: str, job: dict) -> dict:
                          description="Portal codes to run; default: every configured portal"),
         "full_refresh": Param(False, type="boolean",
                               description="Re-read every record since EGOV_HISTORY_START"),
+        "recompute_only": Param(False, type="boolean",
+                                description="Call no portal: recompute the marts of the as-of"
+                                            " day from the warehouse (backfills)"),
     },
 )
 def egov_nightly():
@@ -118,23 +127,36 @@ def egov_nightly():
     def portal(job: dict):
         return load(extract(job))
 
-    @task(trigger_rule="all_done")
+    @task(trigger_rule="all_done", outlets=MART_ASSETS)
     def compute(jobs: list[dict] | None) -> dict:
-        """Snapshots and targets for the portals loaded in this run (others failed)."""
-        from egov.pipeline import compute as run_compute
+        """Snapshots, targets and Biểu 06 for the portals loaded in this run (others failed),
+        or, with `recompute_only`, for every portal the warehouse holds."""
+        ctx = get_current_context()
+        params = dict(ctx["params"])
+        if params.get("recompute_only"):
+            from egov.recompute import recompute_for_run
 
-        if not jobs:  # runs even when upstream failed: prepare must have succeeded
-            from airflow.sdk.exceptions import AirflowFailException
+            result = recompute_for_run(params=params, logical_date=ctx.get("logical_date"),
+                                       run_id=ctx["run_id"])
+        else:
+            from egov.pipeline import compute as run_compute
 
-            raise AirflowFailException("prepare produced no jobs: see the prepare task log")
-        return run_compute(as_of=jobs[0]["as_of"], run_id=get_current_context()["run_id"])
+            if not jobs:  # runs even when upstream failed: prepare must have succeeded
+                from airflow.sdk.exceptions import AirflowFailException
+
+                raise AirflowFailException("prepare produced no jobs: see the prepare task log")
+            result = run_compute(as_of=jobs[0]["as_of"], run_id=ctx["run_id"])
+        for asset in MART_ASSETS:  # egov_reports reads the as-of day from the event
+            ctx["outlet_events"][asset].extra = {"as_of": result["as_of"],
+                                                 "portals": result["portals"]}
+        return result
 
     @task(retries=0)
     def finish(jobs: list[dict], computed: dict) -> str:
         from egov.pipeline import finish as run_finish
 
-        requested = list(dict.fromkeys(j["portal_code"] for j in jobs))
-        return run_finish(requested=requested, as_of=jobs[0]["as_of"],
+        requested = list(dict.fromkeys(j["portal_code"] for j in jobs or []))
+        return run_finish(requested=requested, as_of=computed["as_of"],
                           run_id=get_current_context()["run_id"])
 
     @task(trigger_rule="all_done")

@@ -54,3 +54,18 @@ print(f"  run state: {state[-1] if state else 'unknown'}")
 PY
 echo
 python -m egov.report
+
+echo
+echo "== airflow dags test egov_reports (the HTML report and Biểu 06 files; log: $LOG/reports.log)"
+export EGOV_REPORTS_DIR="${EGOV_REPORTS_DIR:-$AIRFLOW_HOME/egov_reports}"
+if ! airflow dags test egov_reports "$LOGICAL_DATE" > "$LOG/reports.log" 2>&1; then
+  tail -n 40 "$LOG/reports.log"; echo "egov_reports failed: see $LOG/reports.log"; exit 1
+fi
+echo "  $EGOV_REPORTS_DIR/latest/ : $(ls "$EGOV_REPORTS_DIR/latest" | tr '\n' ' ')"
+
+MID_YEAR="${EGOV_DEMO_MID_YEAR:-2025-06-30}"
+echo
+echo "== mid-year outlook: the marts recomputed as of $MID_YEAR from the warehouse (no portal called)"
+python -m egov.recompute --from "$MID_YEAR" > "$LOG/recompute.log" 2>&1 \
+  || { cat "$LOG/recompute.log"; exit 1; }
+python -m egov.report --as-of "$MID_YEAR" --outlook

@@ -106,10 +106,12 @@ class Cluster:
         self.warehouse_url: str | None = None  # for the tests' own use
 
     def save_artefacts(self) -> Path:
-        """Copy component and task logs to artefacts/ (git-ignored) for a failed run."""
+        """Copy component and task logs to $EGOV_TEST_ARTIFACTS or tests/artifacts/
+        (git-ignored) for a failed run."""
         import shutil
 
-        target = REPO / "artefacts" / f"distributed-{time.strftime('%Y%m%dT%H%M%S')}"
+        folder = Path(os.environ.get("EGOV_TEST_ARTIFACTS") or REPO / "tests" / "artifacts")
+        target = folder / f"distributed-{time.strftime('%Y%m%dT%H%M%S')}"
         shutil.copytree(self.logs, target / "components", dirs_exist_ok=True)
         if (self.home / "logs").exists():
             shutil.copytree(self.home / "logs", target / "tasks", dirs_exist_ok=True)

@@ -122,3 +122,34 @@ def target_years(portals=PORTALS) -> set[int]:
 
     return {y for p in load_plans() if p.portal in portals for t in p.targets if t.indicator
             for y in t.thresholds}
+
+
+def form06_table(engine, as_of: date) -> dict:
+    """{(unit, period_type, period_start, field_code): (field_name, nine counts)}."""
+    from sqlalchemy import select
+
+    from egov.warehouse.schema import FORM06_COUNTS
+    from egov.warehouse.schema import mart_form06 as t
+
+    with engine.connect() as conn:
+        rows = conn.execute(select(t).where(t.c.as_of_date == as_of)).mappings().all()
+    return {
+        (r["unit_code"], r["period_type"], _plain(r["period_start"]), r["field_code"]):
+        (r["field_name"], tuple(r[c] for c in FORM06_COUNTS))
+        for r in rows
+    }
+
+
+def expected_form06(world, portals, extraction_clocks, as_of: date) -> dict:
+    """What the oracle says the run's Biểu 06 rows must be (quarter and year of as_of)."""
+    from tests import oracle
+
+    expected = {}
+    for portal in portals:
+        records = list(world.warehouse_truth(portal, extraction_clocks).values())
+        for period_type in ("quarter", "year"):
+            start = oracle.period_bounds(period_type, as_of)[0]
+            rows = oracle.compute_form06(records, world.units(portal), as_of, period_type, start)
+            for (unit, field), value in rows.items():
+                expected[(unit, period_type, start.isoformat(), field)] = value
+    return expected

@@ -499,3 +499,161 @@ def evaluate_target(
     if as_of >= date(year, 12, 31):
         return "met" if passes else "missed"
     return "on_track" if passes else "at_risk"
+
+
+# --------------------------------------------------------------------------------------------
+# What it takes (outlook of a running year)
+# --------------------------------------------------------------------------------------------
+
+
+def _passes(n: int, d: int, comparator: str, threshold: Fraction) -> bool:
+    ratio = Fraction(100 * n, d)
+    return ratio >= threshold if comparator == ">=" else ratio > threshold
+
+
+def outlook(
+    numerator: int | None,
+    denominator: int | None,
+    comparator: str,
+    threshold_pct: Decimal,
+    year: int,
+    as_of: date,
+    indicator: str | None,
+) -> tuple[int | None, int | None, Decimal | None, str | None]:
+    """(projected_denominator, needed_numerator, needed_share_pct, outlook) of indicators.md
+    "What it takes"; all None when there is no outlook.
+
+    Reading: ``d`` counts 1 January .. A (A included), ``r`` the days after A up to
+    31 December; ``out_of_reach`` when the exact share is over 100 % (more records must pass
+    than the rest of the year brings), which the rounded ``needed_share_pct`` shows as > 100
+    except within 0.005 of it.
+    """
+    none = (None, None, None, None)
+    if indicator is None or indicator in CATALOGUE_INDICATORS or not denominator:
+        return none
+    year_start, year_end = date(year, 1, 1), date(year, 12, 31)
+    if as_of < year_start or as_of >= year_end:
+        return none
+    num = numerator or 0
+    d = (as_of - year_start).days + 1
+    r = (year_end - as_of).days
+    extra = Fraction(denominator * r, d)
+    extra_ceil = int(extra) if extra.denominator == 1 else int(extra) + 1  # positive
+    projected = denominator + extra_ceil
+    threshold = Fraction(threshold_pct)
+    low, high = 0, max(1, projected)
+    while not _passes(high, projected, comparator, threshold):  # thresholds above 100 %
+        high *= 2
+    while low < high:  # smallest n that passes
+        mid = (low + high) // 2
+        if _passes(mid, projected, comparator, threshold):
+            high = mid
+        else:
+            low = mid + 1
+    needed = low
+    rest = projected - denominator
+    if needed - num <= 0:
+        share = Decimal("0.00")
+    else:
+        share = value_pct(needed - num, rest)
+    verdict = "out_of_reach" if Fraction(needed - num, rest) > 1 else "reachable"
+    return projected, needed, share, verdict
+
+
+# --------------------------------------------------------------------------------------------
+# Biểu số 06/VPCP/KSTT
+# --------------------------------------------------------------------------------------------
+
+FORM06_COUNTS: tuple[str, ...] = (
+    "received_online",
+    "received_in_person_or_postal",
+    "carried_over",
+    "resolved_early",
+    "resolved_on_time",
+    "resolved_late",
+    "withdrawn_or_stopped",
+    "open_within_deadline",
+    "open_overdue",
+)
+
+
+def form06_record(record: Mapping, p0: date, end: date) -> dict[str, int]:
+    """The nine Biểu 06 counts one record contributes to a period ``[p0, end]`` (cut)."""
+    status = as_int(record.get("TrangThaiHoSo"))
+    received_d = day_of(record.get("NgayTiepNhan"))
+    due_d = day_of(record.get("NgayHenTra"))
+    ended_d = None if status in (2, 4, 5, 6) else day_of(record.get("NgayKetThucXuLy"))
+    channel = record.get("KenhThucHien")
+    channel = 1 if channel is None else as_int(channel)
+    taken = status not in (1, 3) and received_d is not None
+    received = taken and p0 <= received_d <= end
+    resolved = status in (9, 10) and ended_d is not None and p0 <= ended_d <= end
+    open_at_end = taken and received_d <= end and (ended_d is None or ended_d > end)
+    within = due_d is None or due_d >= end
+    return {
+        "received_online": int(received and channel == 2),
+        "received_in_person_or_postal": int(received and channel != 2),
+        "carried_over": int(taken and received_d < p0 and (ended_d is None or ended_d >= p0)),
+        "resolved_early": int(resolved and due_d is not None and ended_d < due_d),
+        "resolved_on_time": int(resolved and (due_d is None or ended_d == due_d)),
+        "resolved_late": int(resolved and due_d is not None and ended_d > due_d),
+        "withdrawn_or_stopped": int(status in (7, 8) and ended_d is not None
+                                    and p0 <= ended_d <= end),
+        "open_within_deadline": int(open_at_end and within),
+        "open_overdue": int(open_at_end and not within),
+    }
+
+
+def compute_form06(
+    records: Iterable[Mapping],
+    units: Iterable[Mapping],
+    as_of: date,
+    period_type: str,
+    period_start: date,
+) -> dict[tuple[str, str | None], tuple[str | None, tuple[int, ...]]]:
+    """(unit, field code or None for all fields) -> (field name, the nine counts).
+
+    Every unit gets its all-fields row; a field row appears when one of its counts is not
+    zero. The field is ``MaLinhVuc`` (missing: ``""``); its name the smallest ``TenLinhVuc``
+    among the records the row counts (None when none has one).
+    """
+    units = list(units)
+    p0, p1 = period_bounds(period_type, period_start)
+    end = min(p1, as_of)
+    above = _ancestors_or_self(units)
+    sums: dict[tuple[str, str | None], list[int]] = {
+        (u, None): [0] * len(FORM06_COUNTS) for u in above}
+    names: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for record in records:
+        unit = record.get("MaDonVi")
+        if unit not in above:
+            continue
+        counts = form06_record(record, p0, end)
+        field = record.get("MaLinhVuc")
+        field = "" if field is None else field
+        if not any(counts.values()):
+            continue
+        for u in above[unit]:
+            if isinstance(record.get("TenLinhVuc"), str):
+                names[(u, field)].add(record["TenLinhVuc"])
+            for key in ((u, None), (u, field)):
+                row = sums.setdefault(key, [0] * len(FORM06_COUNTS))
+                for k, name in enumerate(FORM06_COUNTS):
+                    row[k] += counts[name]
+    return {
+        key: (None if key[1] is None else min(names[key], default=None), tuple(row))
+        for key, row in sums.items()
+    }
+
+
+def form06_reconciles(counts: Mapping[str, int] | tuple[int, ...]) -> bool:
+    """received online + in person/postal + carried over = resolved early + on time + late +
+    withdrawn/stopped + open within deadline + open overdue."""
+    if not isinstance(counts, Mapping):
+        counts = dict(zip(FORM06_COUNTS, counts, strict=True))
+    incoming = (counts["received_online"] + counts["received_in_person_or_postal"]
+                + counts["carried_over"])
+    outgoing = (counts["resolved_early"] + counts["resolved_on_time"] + counts["resolved_late"]
+                + counts["withdrawn_or_stopped"] + counts["open_within_deadline"]
+                + counts["open_overdue"])
+    return incoming == outgoing

@@ -28,7 +28,7 @@ def test_nightly_schedule_params_and_docs(dagbag):
     assert dag.schedule == "0 1 * * *" or getattr(dag.timetable, "_expression", None) == "0 1 * * *"
     assert str(dag.timezone) in ("Asia/Ho_Chi_Minh", "Timezone('Asia/Ho_Chi_Minh')")
     assert dag.catchup is False and dag.max_active_runs == 1
-    assert set(dag.params.keys()) == {"as_of", "portals", "full_refresh"}
+    assert set(dag.params.keys()) == {"as_of", "portals", "full_refresh", "recompute_only"}
     assert dag.doc_md and "egov_nightly" in dag.doc_md
     assert {"egov", "nightly"} <= set(dag.tags)
 
@@ -57,3 +57,53 @@ def test_dag_file_is_cheap_to_parse():
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == ""
+
+
+def test_compute_updates_the_marts_as_assets_and_reports_run_on_them(dagbag):
+    from egov.assets import MART_ASSETS, MART_TABLES
+
+    assert [a.uri for a in MART_ASSETS] == [f"egov://warehouse/{t}" for t in MART_TABLES]
+    compute = dagbag.dags["egov_nightly"].get_task("compute")
+    assert {a.uri for a in compute.outlets} == {a.uri for a in MART_ASSETS}
+    reports = dagbag.dags["egov_reports"]
+    assert reports.max_active_runs == 1 and reports.catchup is False
+    condition = reports.timetable.asset_condition  # all three, as one condition
+    assert type(condition).__name__ == "AssetAll"
+    assert {a.uri for a in condition.objects} == {a.uri for a in MART_ASSETS}
+    assert set(reports.params.keys()) == {"as_of"}
+    assert {t.owner for t in reports.tasks} == {"egov-data"}
+
+
+def test_reports_dag_file_is_cheap_to_parse():
+    code = (
+        "import sys, runpy; runpy.run_path(sys.argv[1]);"
+        "heavy = [m for m in ('great_expectations', 'pandas', 'requests', 'egov.reporting',"
+        " 'openpyxl') if m in sys.modules]; print(','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(REPO / "dags" / "egov_reports.py")],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == ""
+
+
+def test_days_to_publish_from_asset_events():
+    from datetime import date
+    from types import SimpleNamespace
+
+    from egov.reporting.publish import days_to_publish
+
+    events = {"a": [SimpleNamespace(extra={"as_of": "2025-06-30"}), SimpleNamespace(extra={})],
+              "b": [SimpleNamespace(extra={"as_of": "2025-06-29"}),
+                    SimpleNamespace(extra={"as_of": "2025-06-30"})]}
+    assert days_to_publish(events) == [date(2025, 6, 29), date(2025, 6, 30)]
+    assert days_to_publish(events, "2025-01-31") == [date(2025, 1, 31)]
+    assert days_to_publish({}) == []
+
+
+def test_reports_task_has_retries_and_a_timeout(monkeypatch):
+    from airflow.dag_processing.dagbag import DagBag
+
+    monkeypatch.setenv("EGOV_TASK_TIMEOUT_MINUTES", "13")
+    dag = DagBag(dag_folder=str(REPO / "dags")).dags["egov_reports"]
+    for task in dag.tasks:
+        assert task.execution_timeout == timedelta(minutes=13), task.task_id

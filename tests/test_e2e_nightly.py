@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -14,7 +15,9 @@ from tests import oracle
 from tests.e2e_support import (
     PORTALS,
     airflow_env,
+    expected_form06,
     expected_snapshots,
+    form06_table,
     migrate_metadata,
     portal_conn_env,
     run_dag,
@@ -72,7 +75,9 @@ def _expected_evaluations(snapshots, as_of):
                                              date(year, 1, 1).isoformat())]
                 status = oracle.evaluate_target(num, den, target.comparator, threshold, year,
                                                 as_of, target.indicator is not None)
-                expected[(plan.code, target.code, year)] = (num, den, status)
+                outlook = oracle.outlook(num, den, target.comparator, threshold, year, as_of,
+                                         target.indicator)
+                expected[(plan.code, target.code, year)] = (num, den, status, *outlook)
     return expected
 
 
@@ -84,7 +89,12 @@ def _evaluations(engine, as_of):
     with engine.connect() as conn:
         rows = conn.execute(select(t).where(t.c.as_of_date == as_of)).mappings().all()
     return {(r["plan_code"], r["target_code"], r["year"]):
-            (r["numerator"], r["denominator"], r["status"]) for r in rows}
+            (r["numerator"], r["denominator"], r["status"], r["projected_denominator"],
+             r["needed_numerator"], _pct(r["needed_share_pct"]), r["outlook"]) for r in rows}
+
+
+def _pct(value):
+    return None if value is None else Decimal(str(value)).quantize(Decimal("0.01"))
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
@@ -119,7 +129,12 @@ def test_nightly_runs_match_the_oracle_and_reruns_are_idempotent(
     expected1 = expected_snapshots(world, PORTALS, clocks, as_of1, years)
     got1 = snapshot_table(engine, as_of1)
     assert got1 == expected1
-    assert _evaluations(engine, as_of1) == _expected_evaluations(expected1, as_of1)
+    evaluations1 = _expected_evaluations(expected1, as_of1)
+    assert _evaluations(engine, as_of1) == evaluations1
+    assert any(e[6] for e in evaluations1.values()), "running-year targets have an outlook"
+    form1 = form06_table(engine, as_of1)
+    assert form1 == expected_form06(world, PORTALS, clocks, as_of1)
+    assert all(oracle.form06_reconciles(counts) for _, counts in form1.values())
     quarantined = table_rows(engine, quarantine_record)
     assert quarantined, "the simulator's malformed versions must reach quarantine"
     if kind == "sqlite":  # GX Data Docs of the run, for operators
@@ -136,6 +151,7 @@ def test_nightly_runs_match_the_oracle_and_reruns_are_idempotent(
     expected2 = expected_snapshots(world, PORTALS, clocks, as_of2, years)
     assert snapshot_table(engine, as_of2) == expected2
     assert _evaluations(engine, as_of2) == _expected_evaluations(expected2, as_of2)
+    assert form06_table(engine, as_of2) == expected_form06(world, PORTALS, clocks, as_of2)
     assert snapshot_table(engine, as_of1) == expected1, "history of other days stays"
     truth = {c for p in PORTALS for c in world.warehouse_truth(p, clocks)}
     facts = table_rows(engine, fct_dossier)
@@ -172,4 +188,4 @@ def _tables():
 
     return {n: schema.metadata.tables[n] for n in (
         "fct_dossier", "quarantine_record", "mart_indicator_snapshot",
-        "mart_target_evaluation", "dim_unit", "dim_procedure", "unit_closure")}
+        "mart_target_evaluation", "mart_form06", "dim_unit", "dim_procedure", "unit_closure")}

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from egov.indicators import compute_snapshots, value_pct
 from egov.periods import snapshot_periods
-from egov.targets import evaluate_targets, target_status, target_years
+from egov.targets import COMPARATORS, evaluate_targets, outlook, target_status, target_years
 from egov.warehouse.schema import (
     dim_unit,
     fct_dossier,
@@ -255,3 +255,109 @@ def test_end_to_end_with_computed_snapshots(warehouse):
         ("online", 2025): (3, 4, "on_track"),  # 75 % >= 75
         ("online-dist", 2025): (3, 4, "at_risk"),  # 75 % is not above 75
     }
+
+
+# ------------------------------------------------------------------------------- outlook
+
+OUTLOOK_KEYS = ("projected_denominator", "needed_numerator", "needed_share_pct", "outlook")
+
+
+def _outlook(num, den, comparator, threshold, as_of, indicator="online_rate", year=None):
+    got = outlook(num, den, comparator, Decimal(threshold), year or as_of.year, as_of,
+                  indicator)
+    return tuple(got[k] for k in OUTLOOK_KEYS)
+
+
+@pytest.mark.parametrize(
+    "num, den, comparator, threshold, as_of, expected",
+    [
+        # 20 May 2025: d = 140 days so far, r = 225 to come; rest = ceil(20000×225/140) =
+        # 32143, projected 52143; ceil(0.99 × 52143) = 51622; (51622 − 19799) / 32143 = 99.004 %
+        (19799, 20000, ">=", "99", date(2025, 5, 20), (52143, 51622, Decimal("99.00"), "reachable")),
+        # 2 July 2025: d = 183, r = 182; rest = 182, projected 365; ceil(0.9 × 365) = 329;
+        # (329 − 90) / 182 = 131.318 %: more than all the rest of the year
+        (90, 183, ">=", "90", date(2025, 7, 2), (365, 329, Decimal("131.32"), "out_of_reach")),
+        # ">" needs one more than ">=" on an exact boundary: 50 % of 200
+        (50, 100, ">=", "50", date(2025, 7, 2), (200, 100, Decimal("50.00"), "reachable")),
+        (50, 100, ">", "50", date(2025, 7, 2), (200, 101, Decimal("51.00"), "reachable")),
+        # leap year, 30 December 2024: d = 365, r = 1; rest = 1; every remaining record
+        # must pass: exactly 100 % is still reachable
+        (365, 365, ">=", "100", date(2024, 12, 30), (366, 366, Decimal("100.00"), "reachable")),
+        (365, 365, ">", "99.9", date(2024, 12, 30), (366, 366, Decimal("100.00"), "reachable")),
+        (364, 365, ">=", "100", date(2024, 12, 30), (366, 366, Decimal("200.00"), "out_of_reach")),
+        # already above what the year needs: below 0 is reported as 0
+        (100, 100, ">=", "40", date(2025, 7, 2), (200, 80, Decimal("0.00"), "reachable")),
+        (0, 5, ">=", "0", date(2025, 7, 2), (10, 0, Decimal("0.00"), "reachable")),
+        # half away from zero: 1 / 32 = 3.125 % -> 3.13 (rest = ceil(32×182/183) = 32)
+        (31, 32, ">=", "50", date(2025, 7, 2), (64, 32, Decimal("3.13"), "reachable")),
+        # a fractional threshold: 33.34 % of 6 = 2.0004 -> 3 needed
+        (1, 3, ">=", "33.34", date(2025, 7, 2), (6, 3, Decimal("66.67"), "reachable")),
+        # 1 January: d = 1, r = 364; rest 728; (548 − 1) / 728 = 75.137 %
+        (1, 2, ">=", "75", date(2025, 1, 1), (730, 548, Decimal("75.14"), "reachable")),
+    ],
+)
+def test_outlook_hand_worked(num, den, comparator, threshold, as_of, expected):
+    assert _outlook(num, den, comparator, threshold, as_of) == expected
+
+
+@pytest.mark.parametrize(
+    "num, den, as_of, year, indicator",
+    [
+        (0, 0, date(2025, 7, 2), 2025, "online_rate"),  # no data
+        (5, 10, date(2025, 12, 31), 2025, "online_rate"),  # r = 0: the year is over
+        (5, 10, date(2026, 3, 1), 2025, "online_rate"),  # a past year
+        (5, 10, date(2025, 7, 2), 2025, "catalog_online_rate"),  # catalogue indicator
+        (None, None, date(2025, 7, 2), 2025, None),  # not measured
+    ],
+)
+def test_no_outlook(num, den, as_of, year, indicator):
+    assert _outlook(num, den, ">=", "50", as_of, indicator, year) == (None,) * 4
+
+
+def test_outlook_agrees_with_the_oracle():
+    """The oracle's reading (search for the smallest passing numerator) on a grid of cases."""
+    import random
+
+    from tests import oracle
+
+    rng = random.Random(9)
+    days = [date(2024, 1, 1), date(2024, 2, 29), date(2024, 12, 30), date(2025, 3, 31),
+            date(2025, 6, 30), date(2025, 12, 30)]
+    thresholds = ["0", "0.01", "33.33", "50", "66.665", "90", "98.995", "99.99", "100"]
+    for _ in range(3000):
+        den = rng.choice([1, 2, 3, 7, 10, 99, 100, 1234, 20000, rng.randint(1, 50000)])
+        num = rng.randint(0, den)
+        as_of, threshold = rng.choice(days), rng.choice(thresholds)
+        comparator = rng.choice(COMPARATORS)
+        got = _outlook(num, den, comparator, threshold, as_of)
+        want = oracle.outlook(num, den, comparator, Decimal(threshold), as_of.year, as_of,
+                              "online_rate")
+        assert got == want, (num, den, comparator, threshold, as_of)
+
+
+def test_outlook_is_stored_and_shown(warehouse):
+    from egov.report import outlook_report, target_report
+
+    with warehouse.begin() as conn:
+        conn.execute(sa.insert(mart_indicator_snapshot), SNAPSHOTS)
+    evaluate(warehouse, [PLAN_A])
+    rows = stored(warehouse, as_of_date=AS_OF)
+    r = rows["plan-a", "t-online", 2025]
+    assert (r["projected_denominator"], r["needed_numerator"], r["outlook"]) == (
+        52143, 51622, "reachable")
+    assert Decimal(str(r["needed_share_pct"])) == Decimal("99.00")
+    r = rows["plan-a", "t-dist", 2025]  # 50/100 as of 20 May: rest 161, projected 261
+    assert (r["projected_denominator"], r["needed_numerator"], r["outlook"]) == (
+        261, 131, "reachable")
+    for key in [("plan-a", "t-online", 2024), ("plan-a", "t-none", 2025),
+                ("plan-a", "t-nodata", 2025), ("plan-a", "t-missing", 2025)]:
+        assert [rows[key][k] for k in OUTLOOK_KEYS] == [None] * 4, key
+    with warehouse.connect() as conn:
+        text = target_report(conn, AS_OF)
+        short = outlook_report(conn, AS_OF)
+    assert "outlook reachable: 99.00% of the rest of the year's records must pass" in text
+    assert "(51622 of a projected 52143 for the year)" in text
+    lines = short.splitlines()[1:]
+    assert len(lines) == 2  # t-online 2025 and t-dist 2025 have an outlook
+    assert lines[0].split()[:4] == ["plan-a", "t-online", "reachable", "needs"]
+    assert "99.00%" in lines[0] and "(19799/20000)" in lines[0]

@@ -64,6 +64,10 @@ def prepare(*, params: dict, logical_date: datetime | None) -> list[dict]:
     engine = _engine()
     upgrade(engine)
     jobs = []
+    if params.get("recompute_only"):  # compute recomputes from the warehouse; no extraction
+        engine.dispose()
+        log.info("as of %s; %d plans; recompute_only: no portal is called", as_of, len(plans))
+        return jobs
     with engine.connect() as conn:
         for code in (c for c in codes if c in wanted):
             windows = plan_windows(read_watermark(conn, code), full_refresh=full_refresh,
@@ -273,7 +277,9 @@ def loaded_portals(conn, run_id: str) -> list[str]:
 
 
 def compute(*, as_of: str, run_id: str) -> dict:
-    """Indicator snapshots for every unit of the portals loaded in this run, then targets."""
+    """Indicator snapshots for every unit of the portals loaded in this run, then targets,
+    then Biểu 06."""
+    from egov.form06 import compute_form06
     from egov.indicators import compute_snapshots
     from egov.periods import snapshot_periods
     from egov.plans import load_plans
@@ -296,11 +302,13 @@ def compute(*, as_of: str, run_id: str) -> dict:
                                  run_id=run_id, computed_at=now)
         evaluations = evaluate_targets(conn, plans, as_of=day, portal_codes=portals,
                                        run_id=run_id, computed_at=now)
+        form06 = compute_form06(conn, portal_codes=portals, as_of=day, run_id=run_id,
+                                computed_at=now)
     engine.dispose()
-    log.info("as of %s: %d snapshot rows for %s; %d target evaluations", day, rows,
-             ", ".join(portals), len(evaluations))
+    log.info("as of %s: %d snapshot rows for %s; %d target evaluations; %d Biểu 06 rows", day,
+             rows, ", ".join(portals), len(evaluations), form06)
     return {"as_of": as_of, "portals": portals, "snapshot_rows": rows,
-            "evaluations": len(evaluations)}
+            "evaluations": len(evaluations), "form06_rows": form06}
 
 
 def finish(*, requested: list[str], as_of: str, run_id: str) -> str:

@@ -13,6 +13,14 @@ def _pct(value) -> str:
     return "—" if value is None else f"{float(value):.2f}%"
 
 
+def outlook_line(r: dict) -> str:
+    """What it takes, in one line: the share of the rest of the year's records that must pass."""
+    verdict = "OUT OF REACH" if r["outlook"] == "out_of_reach" else "reachable"
+    return (f"outlook {verdict}: {float(r['needed_share_pct']):.2f}% of the rest of the year's "
+            f"records must pass ({r['needed_numerator']} of a projected "
+            f"{r['projected_denominator']} for the year)")
+
+
 def evaluation_rows(conn, as_of: date) -> list[dict]:
     from sqlalchemy import select
 
@@ -43,9 +51,30 @@ def target_report(conn, as_of: date) -> str:
             f" {figures:<26} target {r['comparator']} {float(r['threshold_pct']):g}%"
             f"  [{measured} @ {r['unit_code']}]"
         )
+        if r.get("outlook"):
+            lines.append(f"       {outlook_line(r)}")
         lines.append(f"       “{r['clause']}”")
     summary = ", ".join(f"{STATUS_MARK.get(k, k)}: {v}" for k, v in sorted(counts.items()))
     lines += ["", f"{len(rows)} evaluations — {summary}"]
+    return "\n".join(lines)
+
+
+def outlook_report(conn, as_of: date) -> str:
+    """What it takes: every running-year target with an outlook, as of `as_of`."""
+    rows = [r for r in evaluation_rows(conn, as_of) if r.get("outlook")]
+    if not rows:
+        return f"No running-year target with an outlook as of {as_of}."
+    lines = [f"What it takes, as of {as_of} (share of the rest of the year's records that"
+             " must pass)"]
+    for r in sorted(rows, key=lambda r: (r["outlook"] != "out_of_reach",
+                                         -float(r["needed_share_pct"]), r["plan_code"],
+                                         r["target_code"])):
+        verdict = "OUT OF REACH" if r["outlook"] == "out_of_reach" else "reachable"
+        lines.append(
+            f"  {r['plan_code']:<26} {r['target_code']:<28} {verdict:<12} "
+            f"needs {float(r['needed_share_pct']):6.2f}%  now {_pct(r['value_pct'])} "
+            f"({r['numerator']}/{r['denominator']}), target {r['comparator']} "
+            f"{float(r['threshold_pct']):g}%")
     return "\n".join(lines)
 
 
@@ -53,6 +82,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Print the target report from the warehouse.")
     parser.add_argument("--as-of", type=date.fromisoformat, help="default: the latest as-of day")
     parser.add_argument("--url", help="SQLAlchemy URL (default: connection egov_warehouse)")
+    parser.add_argument("--outlook", action="store_true",
+                        help="only the running-year targets and what it takes to meet them")
     args = parser.parse_args(argv)
     from sqlalchemy import func, select
 
@@ -65,7 +96,7 @@ def main(argv=None) -> int:
         if as_of is None:
             print("The warehouse holds no target evaluations yet.")
             return 1
-        print(target_report(conn, as_of))
+        print(outlook_report(conn, as_of) if args.outlook else target_report(conn, as_of))
     return 0
 
 

@@ -3,7 +3,8 @@
 `evaluate_targets` writes one `mart_target_evaluation` row per (plan, target, year) for every
 year the target names up to `year(as_of)`, reading the `year` snapshot of the target's unit
 computed for the same as-of day. Statuses come from `target_status`, which compares the exact
-ratio `numerator / denominator` with the threshold, never the rounded `value_pct`.
+ratio `numerator / denominator` with the threshold, never the rounded `value_pct`. A target
+of the running year also gets its outlook (`outlook`, indicators.md "What it takes").
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Date, delete, insert, literal, select
 
+from egov.indicator_codes import CATALOG_INDICATORS
 from egov.indicators import value_pct
 from egov.warehouse.schema import mart_indicator_snapshot, mart_target_evaluation
 
@@ -25,6 +27,9 @@ log = logging.getLogger(__name__)
 COMPARATORS = (">=", ">")
 NOT_MEASURED, NO_DATA = "not_measured", "no_data"
 MET, MISSED, ON_TRACK, AT_RISK = "met", "missed", "on_track", "at_risk"
+REACHABLE, OUT_OF_REACH = "reachable", "out_of_reach"
+NO_OUTLOOK = {"projected_denominator": None, "needed_numerator": None,
+              "needed_share_pct": None, "outlook": None}
 
 
 def _exact(value: Any) -> Fraction:
@@ -67,6 +72,62 @@ def target_status(
     if as_of >= date(year, 12, 31):
         return MET if ok else MISSED
     return ON_TRACK if ok else AT_RISK
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def needed_numerator(denominator: int, comparator: str, threshold: Any) -> int:
+    """The smallest n >= 0 with 100 × n / denominator `comparator` threshold (exact)."""
+    bound = _exact(threshold) * denominator / 100  # n must reach (>=) or pass (>) this
+    if comparator == ">=":
+        n = _ceil_div(bound.numerator, bound.denominator)
+    elif comparator == ">":
+        n = bound.numerator // bound.denominator + 1
+    else:
+        raise ValueError(f"unknown comparator {comparator!r} (expected one of {COMPARATORS})")
+    return max(n, 0)
+
+
+def outlook(
+    numerator: int | None,
+    denominator: int | None,
+    comparator: str,
+    threshold: Any,
+    year: int,
+    as_of: date,
+    indicator: str | None,
+) -> dict:
+    """What it takes to meet the target of a running year (indicators.md, "What it takes").
+
+    With `d` the days of `year` up to `as_of` and `r` those after it: the projected year
+    denominator `den + ceil(den × r / d)`, the numerator the whole year must reach, and the
+    share of the rest of the year's records that must pass (`value_pct` rounding, below 0
+    reported as 0). `out_of_reach` when that share is over 100 % (exactly: more records must
+    pass than the rest of the year brings), else `reachable`. All four are None for a year
+    that is not running at `as_of`, a zero denominator, a catalogue indicator or no indicator.
+    """
+    if indicator is None or indicator in CATALOG_INDICATORS or not denominator:
+        return dict(NO_OUTLOOK)
+    first, last = date(year, 1, 1), date(year, 12, 31)
+    if not first <= as_of < last:
+        return dict(NO_OUTLOOK)
+    num = numerator or 0
+    d = (as_of - first).days + 1
+    r = (last - as_of).days
+    rest = _ceil_div(denominator * r, d)
+    projected = denominator + rest
+    needed = needed_numerator(projected, comparator, threshold)
+    share = value_pct(needed - num, rest)
+    if share < 0:
+        share = Decimal("0.00")
+    return {
+        "projected_denominator": projected,
+        "needed_numerator": needed,
+        "needed_share_pct": share,
+        "outlook": OUT_OF_REACH if needed - num > rest else REACHABLE,
+    }
 
 
 def target_years(plans: Iterable[Any]) -> set[int]:
@@ -125,6 +186,8 @@ def _evaluation(plan, target, year: int, snapshot, *, as_of: date) -> dict:
         "numerator": numerator,
         "denominator": denominator,
         "status": status,
+        **outlook(numerator, denominator, target.comparator, threshold, year, as_of,
+                  target.indicator),
         "clause": target.clause or "",
         "portal_code": plan.portal,
         "plan_title": plan.title,

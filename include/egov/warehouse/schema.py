@@ -271,3 +271,58 @@ dq_validation_result = Table(
 quarantine_record.append_column(Column("replayed_at", DateTime))
 quarantine_record.append_column(Column("replay_run_id", Text))
 quarantine_record.append_column(Column("redacted_at", DateTime))
+
+# --- outlook, Biểu 06, indicator dictionary (migration 0005) -------------------------------
+
+# The outlook of a running-year target (indicators.md, "What it takes").
+mart_target_evaluation.append_column(Column("projected_denominator", Integer))
+mart_target_evaluation.append_column(Column("needed_numerator", Integer))
+mart_target_evaluation.append_column(Column("needed_share_pct", Numeric(9, 2)))
+mart_target_evaluation.append_column(Column("outlook", String(16)))
+
+# Biểu số 06/VPCP/KSTT: one row per (as_of_date, unit_code, period_type, period_start,
+# field_code); field_code NULL is the row for all fields, '' the records without a field.
+# No primary key (field_code is null on the total row): a rerun deletes (as_of, portal) first.
+FORM06_COUNTS: tuple[str, ...] = (
+    "received_online",
+    "received_in_person_or_postal",
+    "carried_over",
+    "resolved_early",
+    "resolved_on_time",
+    "resolved_late",
+    "withdrawn_or_stopped",
+    "open_within_deadline",
+    "open_overdue",
+)
+mart_form06 = Table(
+    "mart_form06",
+    metadata,
+    Column("as_of_date", Date, nullable=False),
+    Column("portal_code", Text, nullable=False),
+    Column("unit_code", String(64), nullable=False),
+    Column("period_type", String(8), nullable=False),
+    Column("period_start", Date, nullable=False),
+    Column("period_end", Date, nullable=False),
+    Column("field_code", Text),
+    Column("field_name", Text),
+    *[Column(name, Integer, nullable=False) for name in FORM06_COUNTS],
+    Column("run_id", Text),
+    Column("computed_at", DateTime),
+    Index("ix_mart_form06_key", "as_of_date", "unit_code", "period_type", "period_start"),
+    Index("ix_mart_form06_portal_asof", "portal_code", "as_of_date"),
+)
+
+# The indicator dictionary for analysts, seeded by migration 0005 (egov.indicator_dictionary).
+dim_indicator = Table(
+    "dim_indicator",
+    metadata,
+    Column("indicator_code", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),  # record | catalogue
+    Column("name_vi", Text, nullable=False),
+    Column("name_en", Text, nullable=False),
+    Column("numerator", Text, nullable=False),
+    Column("denominator", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("plan_wording", Text),
+    Column("sort_order", Integer, nullable=False),
+)

@@ -1,0 +1,13 @@
+"""The warehouse's mart tables as Airflow Assets: `egov_nightly.compute` updates them (each
+event carries the as-of day in its extra), `egov_reports` is scheduled on them.
+
+Cheap to import (only `airflow.sdk.Asset`): DAG files import it at parse time.
+"""
+
+from airflow.sdk import Asset
+
+MART_TABLES = ("mart_indicator_snapshot", "mart_target_evaluation", "mart_form06")
+MART_ASSETS = [
+    Asset(name=f"egov.{table}", uri=f"egov://warehouse/{table}", group="egov-warehouse")
+    for table in MART_TABLES
+]

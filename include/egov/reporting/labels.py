@@ -1,0 +1,40 @@
+"""Vietnamese labels and colours of statuses and outlooks, shared by the reports and pages."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+STATUS_VI = {
+    "met": "Đạt",
+    "missed": "Không đạt",
+    "on_track": "Đúng tiến độ",
+    "at_risk": "Có nguy cơ không đạt",
+    "no_data": "Chưa có số liệu",
+    "not_measured": "Không đo từ dữ liệu cổng",
+}
+# (background, text) per status: green / red / light green / amber / grey / light grey
+STATUS_COLOURS = {
+    "met": ("#1a7f37", "#ffffff"),
+    "missed": ("#cf222e", "#ffffff"),
+    "on_track": ("#dafbe1", "#116329"),
+    "at_risk": ("#fff1c2", "#7d4e00"),
+    "no_data": ("#eaeef2", "#57606a"),
+    "not_measured": ("#f6f8fa", "#6e7781"),
+}
+OUTLOOK_VI = {"reachable": "Còn khả năng đạt", "out_of_reach": "Không còn khả năng đạt"}
+COMPARATOR_VI = {">=": "≥", ">": ">"}
+LEVEL_VI = {"TINH": "Tỉnh", "SO": "Sở, ngành", "HUYEN": "Huyện", "XA": "Xã"}
+
+
+def pct_vi(value, digits: int = 2) -> str:
+    """12.5 -> '12,50%' (Vietnamese decimal comma); None -> '—'."""
+    if value is None:
+        return "—"
+    text = f"{Decimal(str(value)):.{digits}f}".replace(".", ",")
+    return f"{text}%"
+
+
+def threshold_vi(comparator: str, threshold) -> str:
+    value = Decimal(str(threshold)).normalize()
+    text = format(value, "f").replace(".", ",")
+    return f"{COMPARATOR_VI.get(comparator, comparator)} {text}%"

@@ -1,0 +1,100 @@
+"""Stable views for analysts and BI tools (docs/bi.md), the same SQL on SQLite and PostgreSQL.
+
+Migration 0005 creates `VIEWS_0005`. Views pin the tables they read: PostgreSQL refuses to
+change the type of a column a view uses, and SQLite's table rebuilds (Alembic batch mode)
+fail on a view that names the table. So the migration environment (migrations/env.py) drops
+the views before it runs pending migrations and creates `VIEWS` (the current definitions)
+after them; a later migration that changes a view adds `VIEWS_<revision>` here and points
+`VIEWS` at it. Views only read columns that exist from revision 0005 on.
+"""
+
+from __future__ import annotations
+
+VIEWS_0005: dict[str, str] = {
+    # The newest evaluation of every target of every plan (each plan as of its newest day).
+    "bi_target_latest": """
+SELECT e.as_of_date, e.plan_code, e.plan_title, e.portal_code, e.target_code, e.year,
+       e.unit_code, u.unit_name, u.unit_level,
+       e.indicator_code, i.name_vi AS indicator_name_vi, i.name_en AS indicator_name_en,
+       e.comparator, e.threshold_pct, e.value_pct, e.numerator, e.denominator, e.status,
+       e.outlook, e.needed_share_pct, e.needed_numerator, e.projected_denominator,
+       e.clause, e.run_id, e.computed_at
+FROM mart_target_evaluation e
+LEFT JOIN dim_unit u ON u.unit_code = e.unit_code
+LEFT JOIN dim_indicator i ON i.indicator_code = e.indicator_code
+WHERE e.as_of_date = (SELECT max(l.as_of_date) FROM mart_target_evaluation l
+                      WHERE l.plan_code = e.plan_code)""",
+    # Every snapshot with the names of its unit and indicator; period_complete = 1 when the
+    # period had ended by the as-of day (the period's final figure).
+    "bi_indicator_trend": """
+SELECT s.as_of_date, s.portal_code, s.unit_code, u.unit_name, u.unit_level,
+       s.indicator_code, i.name_vi AS indicator_name_vi, i.name_en AS indicator_name_en,
+       i.kind AS indicator_kind, s.period_type, s.period_start, s.period_end,
+       s.numerator, s.denominator, s.value_pct,
+       CASE WHEN s.as_of_date >= s.period_end THEN 1 ELSE 0 END AS period_complete,
+       s.run_id, s.computed_at
+FROM mart_indicator_snapshot s
+LEFT JOIN dim_unit u ON u.unit_code = s.unit_code
+LEFT JOIN dim_indicator i ON i.indicator_code = s.indicator_code""",
+    # The unit tree: names, levels, parent, depth from the root (0), the root, children.
+    "bi_unit_hierarchy": """
+SELECT u.portal_code, u.unit_code, u.unit_name, u.unit_level,
+       CASE u.unit_level WHEN 'TINH' THEN 'Tỉnh' WHEN 'SO' THEN 'Sở, ngành'
+            WHEN 'HUYEN' THEN 'Huyện' WHEN 'XA' THEN 'Xã' ELSE u.unit_level END
+           AS unit_level_name,
+       u.parent_code, p.unit_name AS parent_name,
+       (SELECT max(c.depth) FROM unit_closure c WHERE c.descendant_code = u.unit_code)
+           AS depth,
+       (SELECT c.ancestor_code FROM unit_closure c WHERE c.descendant_code = u.unit_code
+        ORDER BY c.depth DESC LIMIT 1) AS root_code,
+       (SELECT count(*) FROM dim_unit k WHERE k.parent_code = u.unit_code) AS child_count,
+       (SELECT count(*) FROM unit_closure c WHERE c.ancestor_code = u.unit_code
+        AND c.descendant_code <> u.unit_code) AS descendant_count
+FROM dim_unit u
+LEFT JOIN dim_unit p ON p.unit_code = u.parent_code""",
+    # Biểu số 06/VPCP/KSTT with the form's totals: (1) total_to_handle = (5) resolved_total
+    # + (9) withdrawn_or_stopped + (10) open_total.
+    "bi_form06": """
+SELECT f.as_of_date, f.portal_code, f.unit_code, u.unit_name, u.unit_level,
+       f.period_type, f.period_start, f.period_end, f.field_code, f.field_name,
+       CASE WHEN f.field_code IS NULL THEN 'Tổng cộng'
+            WHEN f.field_code = '' THEN '(Không xác định lĩnh vực)'
+            ELSE COALESCE(f.field_name, f.field_code) END AS field_label,
+       CASE WHEN f.field_code IS NULL THEN 1 ELSE 0 END AS is_total,
+       f.received_online + f.received_in_person_or_postal + f.carried_over
+           AS total_to_handle,
+       f.carried_over, f.received_online, f.received_in_person_or_postal,
+       f.resolved_early + f.resolved_on_time + f.resolved_late AS resolved_total,
+       f.resolved_early, f.resolved_on_time, f.resolved_late, f.withdrawn_or_stopped,
+       f.open_within_deadline + f.open_overdue AS open_total,
+       f.open_within_deadline, f.open_overdue, f.run_id, f.computed_at
+FROM mart_form06 f
+LEFT JOIN dim_unit u ON u.unit_code = f.unit_code""",
+}
+
+VIEWS: dict[str, str] = VIEWS_0005
+# Tables the views read: the views exist only where all of them do (revision 0005 on).
+REQUIRED_TABLES = ("mart_target_evaluation", "mart_indicator_snapshot", "mart_form06",
+                   "dim_unit", "unit_closure", "dim_indicator")
+
+
+def create_views(conn, views: dict[str, str] = VIEWS) -> None:
+    """(Re)create every view, in the caller's transaction."""
+    from sqlalchemy import text
+
+    for name, select in views.items():
+        conn.execute(text(f"DROP VIEW IF EXISTS {name}"))
+        conn.execute(text(f"CREATE VIEW {name} AS {select.strip()}"))
+
+
+def drop_views(conn, views: dict[str, str] = VIEWS) -> None:
+    from sqlalchemy import text
+
+    for name in reversed(list(views)):
+        conn.execute(text(f"DROP VIEW IF EXISTS {name}"))
+
+
+def tables_present(conn) -> bool:
+    from sqlalchemy import inspect
+
+    return set(REQUIRED_TABLES) <= set(inspect(conn).get_table_names())
