@@ -113,6 +113,8 @@ def test_workers_serve_the_queues_the_dag_routes_to(compose, settings):
     queues = settings["workers"]["queues"]
     assert set(queues) == {settings["pipeline"]["EGOV_EXTRACT_QUEUE"],
                            settings["pipeline"]["EGOV_WAREHOUSE_QUEUE"]}
+    # A task naming no queue (another DAG) still reaches a worker.
+    assert settings["airflow"]["AIRFLOW__OPERATORS__DEFAULT_QUEUE"] in queues
     for name, service in _components(compose, settings)["celery worker"]:
         words = command_words(service)
         assert "--queues" in words, f"{name} serves only the default queue"
