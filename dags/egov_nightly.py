@@ -61,6 +61,17 @@ EXTRACT_TIMEOUT = timedelta(minutes=dag_number("EGOV_EXTRACT_TIMEOUT_MINUTES"))
 SCHEDULE_HOUR = 1  # the nightly run's logical date is 01:00 local
 DEADLINE_HOUR = dag_number("EGOV_NIGHTLY_DEADLINE_HOUR")  # docs/alerts.md
 
+
+def _queue(variable: str) -> dict:
+    """Celery queue named by a setting (docs/deployment.md); unset: Airflow's default queue."""
+    name = os.environ.get(variable, "").strip()
+    return {"queue": name} if name else {}
+
+
+# Network-bound extraction and database-bound warehouse work scale apart on their own queues.
+EXTRACT_QUEUE = _queue("EGOV_EXTRACT_QUEUE")
+WAREHOUSE_QUEUE = _queue("EGOV_WAREHOUSE_QUEUE")
+
 default_args = {
     "owner": "egov-data",
     "retries": dag_number("EGOV_TASK_RETRIES"),
@@ -68,6 +79,7 @@ default_args = {
     "retry_exponential_backoff": 2.0,
     "max_retry_delay": timedelta(minutes=30),
     "execution_timeout": timedelta(minutes=dag_number("EGOV_TASK_TIMEOUT_MINUTES")),
+    **WAREHOUSE_QUEUE,  # every task but portal.extract
 }
 
 
@@ -136,7 +148,7 @@ def egov_nightly():
         return run(params=dict(ctx["params"]), logical_date=ctx.get("logical_date"))
 
     @task(map_index_template="{{ job_label }}", max_active_tis_per_dagrun=MAX_PARALLEL_EXTRACTS,
-          pool=EXTRACT_POOL, execution_timeout=EXTRACT_TIMEOUT)
+          pool=EXTRACT_POOL, execution_timeout=EXTRACT_TIMEOUT, **EXTRACT_QUEUE)
     def extract(job: dict) -> dict:
         return _portal_step("extract", job)
 
