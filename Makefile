@@ -17,10 +17,13 @@ test: venv  ## lint, then the whole test suite (needs PostgreSQL on 127.0.0.1:54
 lint: venv  ## ruff (incl. Airflow 3 AIR3 rules)
 	@.venv/bin/ruff check dags include plugins tests benchmarks
 
+ui: venv  ## after `make demo`: the Airflow UI (Targets page, Data Docs, the demo's run) on 127.0.0.1
+	@scripts/ui.sh
+
 report: venv  ## print the latest target report from the warehouse
 	@source scripts/env.sh && python -m egov.report
 
 clean:  ## remove the local Airflow home (metadata DB, warehouse, raw zone, logs)
 	rm -rf .airflow
 
-.PHONY: help venv demo test lint report clean
+.PHONY: help venv demo test lint ui report clean

@@ -15,7 +15,10 @@ Every night at 01:00 Asia/Ho_Chi_Minh, for every portal in the portals file
    Biểu 06 (`mart_form06`); it updates these tables as Assets, which triggers
    **egov_reports** (HTML report, Biểu 06 CSV/XLSX);
 5. **finish** — prints the target report; fails the run naming any portal that failed;
-6. **housekeeping** — retention of the raw zone and of quarantine payloads.
+6. **housekeeping** — retention of the raw zone and of quarantine payloads;
+7. **alerts** — a message (webhook, e-mail) when a target turns at risk, missed or out of
+   reach, a portal fails or its data grows old; a Deadline Alert when the run is not done by
+   `EGOV_NIGHTLY_DEADLINE_HOUR` local time (docs/alerts.md).
 
 Data quality: every validation is in `dq_validation_result` and in the GX Data Docs
 (Browse → Data quality); rejected versions in `quarantine_record` with the rule broken.
@@ -33,7 +36,16 @@ import os
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Param, dag, get_current_context, task, task_group
+from airflow.sdk import (
+    AsyncCallback,
+    DeadlineAlert,
+    DeadlineReference,
+    Param,
+    dag,
+    get_current_context,
+    task,
+    task_group,
+)
 
 from egov.assets import MART_ASSETS
 
@@ -46,6 +58,19 @@ MAX_PARALLEL_EXTRACTS = dag_number("EGOV_MAX_PARALLEL_EXTRACTS")
 EXTRACT_POOL = os.environ.get("EGOV_EXTRACT_POOL", "default_pool")  # politeness: docs/deployment.md
 # No task may hold the run: the portal-facing one least of all.
 EXTRACT_TIMEOUT = timedelta(minutes=dag_number("EGOV_EXTRACT_TIMEOUT_MINUTES"))
+SCHEDULE_HOUR = 1  # the nightly run's logical date is 01:00 local
+DEADLINE_HOUR = dag_number("EGOV_NIGHTLY_DEADLINE_HOUR")  # docs/alerts.md
+
+
+def _queue(variable: str) -> dict:
+    """Celery queue named by a setting (docs/deployment.md); unset: Airflow's default queue."""
+    name = os.environ.get(variable, "").strip()
+    return {"queue": name} if name else {}
+
+
+# Network-bound extraction and database-bound warehouse work scale apart on their own queues.
+EXTRACT_QUEUE = _queue("EGOV_EXTRACT_QUEUE")
+WAREHOUSE_QUEUE = _queue("EGOV_WAREHOUSE_QUEUE")
 
 default_args = {
     "owner": "egov-data",
@@ -54,6 +79,7 @@ default_args = {
     "retry_exponential_backoff": 2.0,
     "max_retry_delay": timedelta(minutes=30),
     "execution_timeout": timedelta(minutes=dag_number("EGOV_TASK_TIMEOUT_MINUTES")),
+    **WAREHOUSE_QUEUE,  # every task but portal.extract
 }
 
 
@@ -72,15 +98,34 @@ def _portal_step(step: str, job: dict) -> dict:
         raise AirflowFailException(str(exc)) from exc
 
 
+def _deadline() -> DeadlineAlert | None:
+    """Alert when the run is not done by DEADLINE_HOUR local (docs/alerts.md). Left out under
+    `airflow dags test`: Airflow 3.3.2's DAG.test() keeps the alert's serialized form where
+    the finished run looks up its database id, and fails that run; a test run has no
+    scheduler to watch a deadline anyway."""
+    import sys
+
+    if sys.argv[1:3] == ["dags", "test"]:
+        return None
+    return DeadlineAlert(
+        reference=DeadlineReference.DAGRUN_LOGICAL_DATE,
+        interval=timedelta(hours=max(DEADLINE_HOUR - SCHEDULE_HOUR, 1)),
+        callback=AsyncCallback("egov.alerts.notifier.EgovAlertNotifier",
+                               kwargs={"event": "deadline", "deadline_hour": DEADLINE_HOUR}),
+        name="egov_nightly not finished by the local deadline hour",
+    )
+
+
 @dag(
     dag_id="egov_nightly",
-    schedule="0 1 * * *",
+    schedule=f"0 {SCHEDULE_HOUR} * * *",
     start_date=pendulum.datetime(2021, 1, 1, tz=LOCAL_TZ),
     catchup=False,
     max_active_runs=1,
     default_args=default_args,
     doc_md=__doc__,
     tags=["egov", "cchc", "nightly"],
+    deadline=_deadline(),
     params={
         "as_of": Param(None, type=["null", "string"], format="date",
                        description="As-of day (YYYY-MM-DD); default: the local day before the logical date"),
@@ -103,7 +148,7 @@ def egov_nightly():
         return run(params=dict(ctx["params"]), logical_date=ctx.get("logical_date"))
 
     @task(map_index_template="{{ job_label }}", max_active_tis_per_dagrun=MAX_PARALLEL_EXTRACTS,
-          pool=EXTRACT_POOL, execution_timeout=EXTRACT_TIMEOUT)
+          pool=EXTRACT_POOL, execution_timeout=EXTRACT_TIMEOUT, **EXTRACT_QUEUE)
     def extract(job: dict) -> dict:
         return _portal_step("extract", job)
 
@@ -154,12 +199,23 @@ def egov_nightly():
 
         return run_housekeeping()
 
+    @task(trigger_rule="all_done")
+    def alerts(jobs: list[dict] | None) -> dict:
+        """Notify the changes of state of targets and portals (once per change)."""
+        from egov.alerts.step import run_alerts
+
+        ctx = get_current_context()
+        requested = list(dict.fromkeys(j["portal_code"] for j in jobs or [])) or None
+        return run_alerts(run_id=ctx["run_id"], as_of=jobs[0]["as_of"] if jobs else None,
+                          portals=requested, context=ctx)
+
     jobs = prepare()
     portals = portal.expand(job=jobs)
     computed = compute(jobs)
     portals >> computed
     finish(jobs, computed)
     computed >> housekeeping()
+    computed >> alerts(jobs)
 
 
 egov_nightly()

@@ -3,9 +3,11 @@
 - FastAPI app mounted on the API server at `/egov-data-docs/` (files of
   `$EGOV_DATA_DOCS_DIR/gx/uncommitted/data_docs/local_site`, default
   `$AIRFLOW_HOME/egov_data_docs/...`), for signed-in Airflow users only (the UI's JWT cookie);
+- every response carries a Content-Security-Policy with `sandbox` and no script source: no
+  script runs in the docs, whatever a portal sent (values are also HTML-escaped when the docs
+  are built: include/egov/quality/docs_site.py); pages are rewritten to the vendored styles, so
+  they render without internet; odd paths (NUL, `..`, encoded slashes, long names) are 404;
 - an external view "Data quality (GX Data Docs)" in the Browse menu, rendered in the UI.
-
-The Data Docs hold rule names, counts and examples of non-personal field values only.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from pathlib import Path
 from airflow.plugins_manager import AirflowPlugin
 from fastapi import Depends, FastAPI, HTTPException
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+
+from egov.ui import web
 
 URL_PREFIX = "/egov-data-docs"
 SITE = Path("gx") / "uncommitted" / "data_docs" / "local_site"
@@ -31,21 +35,20 @@ def site_dir() -> Path:
     return docs_root() / SITE
 
 
-def _signed_in():
-    """The API server's own check that the caller is a signed-in Airflow user."""
-    if os.environ.get("EGOV_DATA_DOCS_AUTH", "true").strip().lower() in ("0", "false", "no"):
-        return lambda: None
-    from airflow.api_fastapi.core_api.security import requires_authenticated
-
-    return requires_authenticated()
+signed_in = web.signed_in_dependency()
 
 
-signed_in = _signed_in()
+def _page(target: Path, site: Path) -> HTMLResponse:
+    from egov.quality.docs_site import offline_html, page_root
+
+    text = target.read_text(encoding="utf-8", errors="replace")
+    return HTMLResponse(offline_html(text, page_root(site, target)))  # docs built before
 
 
 def create_app() -> FastAPI:
     app = FastAPI(title="egov Data Docs", dependencies=[Depends(signed_in)],
                   docs_url=None, redoc_url=None, openapi_url=None)
+    web.install_common(app, web.DOCS_CSP)
 
     @app.get("/", include_in_schema=False)
     def root():
@@ -53,19 +56,20 @@ def create_app() -> FastAPI:
 
     @app.get("/{path:path}", include_in_schema=False)
     def serve(path: str):
-        site = site_dir().resolve()
-        target = (site / (path or "index.html")).resolve()
-        if target.is_dir():
-            target = target / "index.html"
-        if site not in target.parents and target != site:
+        rel = web.safe_relative(path)
+        if rel is None:
             raise HTTPException(status_code=404)
-        if target.is_file():
+        site = site_dir()
+        target = web.file_inside(site, rel)
+        if target is not None:
+            if target.suffix == ".html":
+                return _page(target, site.resolve())
             return FileResponse(target)
-        if target.name == "index.html" and target.parent == site:
+        if rel.as_posix() == "index.html":
             return HTMLResponse(
-                "<html><body><h1>No Data Docs yet</h1><p>The egov_nightly load step builds "
-                f"them under <code>{html.escape(str(site))}</code> "
-                "(EGOV_DATA_DOCS_DIR).</p></body></html>")
+                "<html lang='vi'><body><h1>Chưa có Data Docs</h1><p>Bước nạp (load) của "
+                "egov_nightly dựng chúng trong <code>"
+                f"{html.escape(str(site))}</code> (EGOV_DATA_DOCS_DIR).</p></body></html>")
         raise HTTPException(status_code=404)
 
     return app

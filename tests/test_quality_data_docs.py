@@ -74,7 +74,7 @@ def test_plugin_serves_the_data_docs_to_signed_in_users(docs, monkeypatch):
         assert client.get("/../../../etc/passwd").status_code == 404
         assert client.get("/nothing-here.html").status_code == 404
         monkeypatch.setenv("EGOV_DATA_DOCS_DIR", str(root / "empty"))
-        assert "No Data Docs yet" in client.get("/index.html").text
+        assert "Chưa có Data Docs" in client.get("/index.html").text
     finally:
         app.dependency_overrides.clear()
 

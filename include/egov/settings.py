@@ -58,12 +58,14 @@ NUMBERS: dict[str, tuple] = {
     "EGOV_DQ_MIN_HISTORY_RUNS": (3, int, 1, None),
     "EGOV_RAW_RETENTION_DAYS": (90, int, 0, None),
     "EGOV_QUARANTINE_PAYLOAD_RETENTION_DAYS": (180, int, 0, None),
+    "EGOV_ALERT_STALE_HOURS": (36, int, 1, 24 * 365),  # docs/alerts.md
     # read when the DAG file is parsed (dag_number)
     "EGOV_MAX_PARALLEL_EXTRACTS": (4, int, 1, None),
     "EGOV_TASK_RETRIES": (2, int, 0, 100),
     "EGOV_RETRY_DELAY_SECONDS": (300, int, 0, 86400),
     "EGOV_EXTRACT_TIMEOUT_MINUTES": (60, int, 1, 1440),
     "EGOV_TASK_TIMEOUT_MINUTES": (120, int, 1, 1440),
+    "EGOV_NIGHTLY_DEADLINE_HOUR": (7, int, 2, 23),  # docs/alerts.md
 }
 
 

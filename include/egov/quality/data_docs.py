@@ -79,16 +79,22 @@ def _safe(text: str) -> str:
 def build_data_docs(suite_inputs, portal_code: str, run_id: str, *, window_seq: int = 0,
                     root: Path | None = None) -> Path:
     """Validate each (suite, rules, frame) of `suite_inputs` (`PortalQuality.suite_inputs`)
-    through a checkpoint of the file-based project and update the Data Docs site.
+    through a checkpoint of the file-based project and update the Data Docs site: values
+    HTML-escaped, pages rewritten to render offline, a static index (docs_site.py).
     Returns the site's index.html."""
+    from egov.quality import docs_site
     from egov.quality.gxrun import build_suite, gx_module
 
     gx = gx_module()
-    from great_expectations.checkpoint import UpdateDataDocsAction
     from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+    )
 
+    root = Path(root or data_docs_dir())
     context = file_context(root)
     source = _datasource(context, f"portal_{_safe(portal_code)}")
+    built = []
     for suite_name, rules, frame in suite_inputs:
         if not rules:
             continue
@@ -98,15 +104,24 @@ def build_data_docs(suite_inputs, portal_code: str, run_id: str, *, window_seq: 
         definition = context.validation_definitions.add_or_update(
             gx.ValidationDefinition(name=name, data=batch_def, suite=suite))
         checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
-            name=name, validation_definitions=[definition],
-            actions=[UpdateDataDocsAction(name="update_data_docs")],
+            name=name, validation_definitions=[definition], actions=[],
             result_format={"result_format": "SUMMARY", "partial_unexpected_count": 20}))
-        checkpoint.run(batch_parameters={"dataframe": frame},
-                       run_id=RunIdentifier(run_name=_run_name(run_id, portal_code, window_seq)))
-    index = site_dir(root) / "index.html"
-    if not index.exists():  # nothing validated yet: render the (empty) site
-        context.build_data_docs()
-    return index
+        result = checkpoint.run(
+            batch_parameters={"dataframe": frame},
+            run_id=RunIdentifier(run_name=_run_name(run_id, portal_code, window_seq)))
+        # What the pages show, escaped: the stored results and the suite's arguments.
+        for identifier, suite_result in result.run_results.items():
+            docs_site.escape_validation_result(suite_result)
+            context.validation_results_store.set(identifier, suite_result)
+            built.append(identifier)
+        context.suites.add_or_update(build_suite(name, docs_site.escape_rules(rules)))
+        built.append(ExpectationSuiteIdentifier(name=name))
+    site = site_dir(root)
+    before = {p: p.stat().st_mtime_ns for p in site.rglob("*.html")} if site.exists() else {}
+    context.build_data_docs(resource_identifiers=built or None)
+    fresh = [p for p in site.rglob("*.html") if before.get(p) != p.stat().st_mtime_ns]
+    docs_site.make_offline(site, fresh)
+    return docs_site.write_index(site, root)
 
 
 def data_docs_url() -> str:

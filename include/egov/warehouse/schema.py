@@ -327,6 +327,27 @@ dim_indicator = Table(
     Column("sort_order", Integer, nullable=False),
 )
 
+# --- alerts (migration 0006) ----------------------------------------------------------------
+
+# One row per alert key (a target's year, a portal's failure or staleness, a late nightly run):
+# the state last seen and whether (and when) it was notified; docs/alerts.md.
+alert_state = Table(
+    "alert_state",
+    metadata,
+    Column("alert_key", String(400), primary_key=True),
+    Column("kind", String(32), nullable=False),  # target | portal_failed | portal_stale | deadline
+    Column("subject", Text),
+    Column("state", String(32), nullable=False),  # at_risk, missed, out_of_reach, failed, ... ok
+    Column("alerting", Boolean, nullable=False),
+    Column("message", Text),
+    Column("changed_at", DateTime, nullable=False),
+    Column("notified_at", DateTime),
+    Column("run_id", Text),
+    Column("silenced_until", DateTime),
+    Column("silenced_by", Text),
+    Index("ix_alert_state_kind", "kind", "state"),
+)
+
 # --- the portal boundary (migration 0004) -------------------------------------------------
 # Codes are String(255) and short texts String(32) (egov.records bounds what it writes to
 # them); the request moment of a quarantined version (rule updated_at_future, replay); how

@@ -2,7 +2,7 @@
 quarantined versions; counts of values stored null or cut
 
 Revision ID: 0004
-Revises: 0005
+Revises: 0006
 Create Date: 2026-11-29 20:00:00
 
 Codes become VARCHAR(255) and short texts VARCHAR(32) (egov.records bounds what it writes:
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 
 revision = "0004"
-down_revision = "0005"  # after 0005 (merged first): the chain is 0003 -> 0005 -> 0004
+down_revision = "0006"  # after 0005 and 0006 (merged first): 0003 -> 0005 -> 0006 -> 0004
 branch_labels = None
 depends_on = None
 

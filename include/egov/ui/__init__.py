@@ -1,0 +1,1 @@
+"""Pages the Airflow API server serves through the plugins in plugins/ (Targets, Data Docs)."""

@@ -1,0 +1,121 @@
+"""What the egov pages share: the API server's sign-in check, safe headers, odd paths."""
+
+from __future__ import annotations
+
+import html
+import os
+from pathlib import Path, PurePosixPath
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+MAX_PATH_CHARS = 1024
+MAX_NAME_CHARS = 255
+
+# No script, nothing from elsewhere; `sandbox` (without allow-scripts) runs no script at all.
+# allow-same-origin keeps the page's own origin, so its styles and links carry the sign-in
+# cookie; with scripts off it grants nothing else.
+DOCS_CSP = ("default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+            "font-src 'self'; frame-ancestors 'self'; base-uri 'none'; form-action 'none'; "
+            "sandbox allow-same-origin allow-popups allow-popups-to-escape-sandbox")
+PAGE_CSP = ("default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+            "font-src 'self'; frame-ancestors 'self'; base-uri 'none'; form-action 'self'; "
+            "sandbox allow-same-origin allow-forms allow-popups allow-top-navigation-by-user-activation")
+
+
+def security_headers(csp: str) -> dict[str, str]:
+    return {"Content-Security-Policy": csp, "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "no-referrer", "X-Frame-Options": "SAMEORIGIN",
+            "Cache-Control": "no-store"}
+
+
+def auth_disabled() -> bool:
+    """EGOV_UI_AUTH=false serves the pages without sign-in (local experiments only)."""
+    value = os.environ.get("EGOV_UI_AUTH", os.environ.get("EGOV_DATA_DOCS_AUTH", "true"))
+    return value.strip().lower() in ("0", "false", "no", "off")
+
+
+Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(HTTPBearer(auto_error=False))]
+
+
+def signed_in_dependency():
+    """The API server's own check that the caller is a signed-in Airflow user (the UI's JWT
+    cookie `_token` or an `Authorization: Bearer` token): 401/403 otherwise. It is what
+    `airflow.api_fastapi.core_api.security.requires_authenticated` runs (`get_user`),
+    imported on the first request: every Airflow process loads the plugins, and that module
+    costs ~1.5 s to import."""
+    if auth_disabled():
+        return lambda: None
+
+    async def signed_in(request: Request, credentials: Bearer):
+        from airflow.api_fastapi.core_api.security import get_user
+
+        await get_user(request, None, credentials)
+
+    return signed_in
+
+
+def login_url(next_url: str) -> str:
+    from urllib.parse import quote
+
+    base = os.environ.get("AIRFLOW__API__BASE_URL", "").rstrip("/")
+    return f"{base}/auth/login?next={quote(next_url, safe='')}"
+
+
+def install_common(app, csp: str) -> None:
+    """Security headers on every response of `app`; a refused sign-in answers with a short
+    Vietnamese page linking to the login (status kept: 401/403)."""
+    from fastapi import HTTPException
+    from fastapi.responses import HTMLResponse, JSONResponse
+
+    headers = security_headers(csp)
+
+    @app.middleware("http")
+    async def _headers(request: Request, call_next):
+        response = await call_next(request)
+        for key, value in headers.items():
+            response.headers.setdefault(key, value)
+        return response
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException):
+        if exc.status_code in (401, 403) and "text/html" in request.headers.get("accept", ""):
+            target = str(request.url.path)
+            body = ("<!DOCTYPE html><html lang='vi'><head><meta charset='utf-8'>"
+                    "<title>Cần đăng nhập</title></head><body><h1>Cần đăng nhập</h1>"
+                    "<p>Trang này chỉ dành cho người dùng đã đăng nhập Airflow.</p>"
+                    f"<p><a href='{html.escape(login_url(target))}'>Đăng nhập</a></p>"
+                    "</body></html>")
+            return HTMLResponse(body, status_code=exc.status_code, headers=headers)
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
+                            headers={**headers, **(exc.headers or {})})
+
+
+def safe_relative(path: str) -> PurePosixPath | None:
+    """`path` (already URL-decoded) as a relative path inside a folder, or None for anything
+    odd: NUL and control characters, backslashes, `.`/`..`, empty segments, over-long names."""
+    if len(path) > MAX_PATH_CHARS or any(ord(c) < 32 or c in "\\\x7f" for c in path):
+        return None
+    if path in ("", "/"):
+        return PurePosixPath("index.html")
+    directory = path.endswith("/")
+    parts = path.strip("/").split("/") if directory else path.lstrip("/").split("/")
+    if any(p in ("", ".", "..") or len(p) > MAX_NAME_CHARS for p in parts):
+        return None
+    rel = PurePosixPath(*parts)
+    return rel / "index.html" if directory else rel
+
+
+def file_inside(root: Path, rel: PurePosixPath) -> Path | None:
+    """The regular file `root/rel` when it exists and lies inside `root` (symlinks resolved)."""
+    try:
+        base = root.resolve()
+        target = (base / rel).resolve()
+        if target.is_dir():
+            target = target / "index.html"
+        if base != target and base not in target.parents:
+            return None
+        return target if target.is_file() else None
+    except (OSError, ValueError):
+        return None
