@@ -34,7 +34,7 @@ def main(argv=None) -> int:
     work = Path(tempfile.mkdtemp(prefix="egov-bench-"))
     os.environ.update({
         "AIRFLOW_HOME": str(work), "GX_ANALYTICS_ENABLED": "False", "EGOV_DATA_DOCS": "false",
-        "EGOV_RAW_DIR": str(work / "raw"), "EGOV_PII_KEY": "benchmark-key",
+        "EGOV_RAW_DIR": str(work / "raw"), "EGOV_PII_KEY": "benchmark-key-not-secret",
         "EGOV_FIRST_LOAD_WINDOW_MONTHS": str(args.window_months),
         "AIRFLOW_CONN_EGOV_WAREHOUSE": args.url or f"sqlite:///{work / 'warehouse.db'}",
     })

@@ -14,7 +14,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 PORTALS = ["binh-dinh", "tay-ninh", "thanh-hoa", "vinh-phuc"]
-VOLATILE = {"run_id", "computed_at", "loaded_at", "quarantined_at", "committed_at", "raw_page"}
+VOLATILE = {"run_id", "computed_at", "loaded_at", "quarantined_at", "committed_at", "raw_page",
+            "requested_at"}
 
 
 def airflow_env(home: Path) -> dict:

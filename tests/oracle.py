@@ -11,7 +11,7 @@ Readings of the spec chosen here (where it leaves room):
   ``MucDoHaiLong`` and the catalogue 0/1 flags) counts when it is a JSON integer or a string
   of ASCII digits (``"05"`` is 5). ``bool`` is never an integer, nor is a float (``2.0``), nor
   a string with spaces or a sign (``" 2"``, ``"+2"``, ``"-1"``), nor ``""``.
-* ``Gia`` must be a strict JSON integer >= 0: a digit string ``"100"`` is NOT an integer
+* ``Gia`` must be a strict JSON integer in 0..10^12: a digit string ``"100"`` is NOT an integer
   (the API promises "VND, integer"; unlike ``TrangThaiHoSo``/``KenhThucHien`` it does not
   allow digit strings). A fee item whose ``Gia`` is null or absent breaks the rule too.
   A ``DanhSachLePhi`` that is null/absent means no fees; items that are not objects are
@@ -21,8 +21,10 @@ Readings of the spec chosen here (where it leaves room):
   int, ``"20240230000000"`` and hour 24 are malformed). Only the five top-level date fields
   (``NgayTiepNhan``, ``NgayHenTra``, ``NgayKetThucXuLy``, ``NgayTra``, ``NgayCapNhat``) are
   checked; dates inside ``DanhSachHoSoBoSung`` are not (no indicator uses them).
-* ``MaHoSo``/``MaDonVi`` "missing or blank": absent, null, or a string that is empty after
-  stripping whitespace. ``MaDonVi`` must equal a unit code exactly (no trimming).
+* ``MaHoSo``/``MaDonVi`` "missing, blank or not a string": absent, null, a string that is empty
+  after stripping whitespace, or any other JSON type (a list, 12.5). An item of ``data`` that
+  is not an object has no ``MaHoSo``. ``MaDonVi`` must equal a unit code exactly (no
+  trimming).
 * ``KenhThucHien`` ``""`` is malformed (only dates treat ``""`` as missing).
 * ``MucDo`` (records and catalogue) is compared as a string: the integer ``4`` is not ``"4"``.
 * Electronic result: a ``DanhSachGiayToKetQua`` item whose ``DuongDanTepTinKetQua`` is a
@@ -159,10 +161,21 @@ def _is_strict_nonneg_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
+MAX_PRICE = 10**12  # portal-api.md: a Gia is an integer in 0..10^12
+
+
+def _is_valid_price(value: object) -> bool:
+    return _is_strict_nonneg_int(value) and value <= MAX_PRICE
+
+
 def is_malformed(record: Mapping, unit_codes: set[str]) -> str | None:
-    """Name of the first malformed-record rule the version breaks (see ``RULES``), or None."""
-    if _is_blank(record.get("MaHoSo")) or _is_blank(record.get("MaDonVi")):
+    """Name of the first malformed-record rule the version breaks (see ``RULES``), or None.
+    (The rule on NgayCapNhat after the request moment needs that moment: not judged here.)"""
+    if not isinstance(record, Mapping):  # no MaHoSo at all
         return RULE_MISSING_CODE
+    for code in (record.get("MaHoSo"), record.get("MaDonVi")):
+        if _is_blank(code) or not isinstance(code, str):  # missing, blank or not a string
+            return RULE_MISSING_CODE
     unit = record.get("MaDonVi")
     if not isinstance(unit, str) or unit not in unit_codes:
         return RULE_UNKNOWN_UNIT
@@ -202,7 +215,7 @@ def is_malformed(record: Mapping, unit_codes: set[str]) -> str | None:
     fees = record.get("DanhSachLePhi") or []
     if isinstance(fees, list):
         for item in fees:
-            if isinstance(item, Mapping) and not _is_strict_nonneg_int(item.get("Gia")):
+            if isinstance(item, Mapping) and not _is_valid_price(item.get("Gia")):
                 return RULE_BAD_FEE
     return None
 

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from egov.records import parse_version
 from egov.validation import Failure
 from egov.warehouse import load as wl
 from egov.warehouse.schema import fct_dossier, quarantine_record, unit_closure
@@ -20,8 +21,8 @@ UNITS = [
 
 
 def version(code, updated, status=4, **extra):
-    return {"MaHoSo": code, "MaDonVi": "C", "TrangThaiHoSo": status,
-            "NgayTiepNhan": "20250101080000", "NgayCapNhat": updated, **extra}
+    return parse_version({"MaHoSo": code, "MaDonVi": "C", "TrangThaiHoSo": status,
+                          "NgayTiepNhan": "20250101080000", "NgayCapNhat": updated, **extra})
 
 
 def facts(conn):

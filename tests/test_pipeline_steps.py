@@ -39,7 +39,7 @@ def env(tmp_path, monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_EGOV_WAREHOUSE", url)
     monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
     monkeypatch.setenv("EGOV_DATA_DOCS", "false")
-    monkeypatch.setenv("EGOV_PII_KEY", "k")
+    monkeypatch.setenv("EGOV_PII_KEY", "pipeline-steps-test-key")
     return tmp_path
 
 

@@ -92,3 +92,51 @@ def test_fold_text_and_record_key():
     assert record_key({"MaHoSo": " A1 "}) == "A1"
     keyless = {"MaHoSo": "  ", "x": 1}
     assert record_key(keyless) == record_key(dict(keyless)) and record_key(keyless).startswith("sha256:")
+
+
+# --- one parse per record version: typed, bounded, never raising ------------------------------
+
+from egov.records import (  # noqa: E402
+    CODE_MAX,
+    OUT_OF_RANGE,
+    bounded_code,
+    dedup_key,
+    parse_version,
+    storable,
+)
+
+
+def test_codes_are_bounded_and_stay_distinct():
+    assert bounded_code("000.00.00.H08") == ("000.00.00.H08", False)
+    long_a, long_b = "A" * 300, "A" * 299 + "B"
+    (a, cut_a), (b, _) = bounded_code(long_a), bounded_code(long_b)
+    assert cut_a and len(a) == len(b) == CODE_MAX and a != b and a == bounded_code(long_a)[0]
+    nul, cut = bounded_code("H08\x00X")
+    assert cut and "\x00" not in nul and nul != bounded_code("H08\ufffdX")[0]
+    assert storable("a\x00b\ud800") == ("a\ufffdb\ufffd", True)
+
+
+def test_huge_digit_strings_are_out_of_range_not_small():
+    assert as_int("9" * 5000) == OUT_OF_RANGE and as_int("0" * 5000 + "7") == 7
+    assert as_int(10**40) == 10**40
+
+
+@pytest.mark.parametrize("item", [None, "text", 12, [BASE], {"MaHoSo": ["x"]}, {},
+                                  {"NgayCapNhat": ["x"], "DanhSachLePhi": "none"}])
+def test_any_item_parses_and_keeps_one_identity(item):
+    version = parse_version(item)
+    assert version.record_key == record_key(item)
+    key = dedup_key(item)
+    assert key == (version.record_key, version.version_key) or key == ("", version.record_key)
+    assert (version.row is None) == (not isinstance(item, dict))
+
+
+def test_parse_notes_values_stored_null_or_cut():
+    version = parse_version({**BASE, "LoaiDoiTuong": 40000, "MucDo": 4, "TenTTHC": "x" * 3000,
+                             "MaTTHC": ["1.0"], "SoGiayToChuHoSo": {"so": 1}})
+    assert version.row["applicant_type"] is None and version.row["service_level"] is None
+    assert len(version.row["procedure_name"]) == 2000 and version.row["procedure_code"] is None
+    assert sorted(version.adjusted) == [("LoaiDoiTuong", "null"), ("MaTTHC", "null"),
+                                        ("MucDo", "null"), ("SoGiayToChuHoSo", "null"),
+                                        ("TenTTHC", "cut")]
+    assert dossier_row(version, portal_code="p", pii_key=b"k" * 16)["applicant_id_hash"] is None

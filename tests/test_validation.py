@@ -40,6 +40,11 @@ BAD = [
     ("fee_valid", {"DanhSachLePhi": [{"Gia": -5}]}),
     ("fee_valid", {"DanhSachLePhi": [{"Gia": "100"}]}),
     ("fee_valid", {"DanhSachLePhi": [{"Gia": 1.5}]}),
+    ("fee_valid", {"DanhSachLePhi": [{"Gia": 10**20}]}),
+    ("fee_valid", {"DanhSachLePhi": [{"Gia": 10**12 + 1}]}),
+    ("dossier_code_present", {"MaHoSo": ["A1"]}),
+    ("dossier_code_present", {"MaHoSo": 12.5}),
+    ("unit_code_present", {"MaDonVi": 5}),
 ]
 
 ACCEPTED = [
@@ -55,6 +60,9 @@ ACCEPTED = [
     {"DanhSachLePhi": None},
     {"DanhSachLePhi": [{"Gia": 0}]},
     {"MaTTHC": "unknown", "LoaiDoiTuong": 9, "MucDoHaiLong": 7},  # warnings at most
+    {"DanhSachLePhi": [{"Gia": 10**12}]},
+    {"DanhSachLePhi": "none", "MucDo": "Toan trinh", "LoaiDoiTuong": 40000},  # kept
+    {"DanhSachLePhi": [5, None, {"Gia": 0}], "TenTTHC": "a\x00b", "MaTTHC": "1." + "9" * 200},
 ]
 
 
@@ -76,8 +84,8 @@ def test_each_rule_rejects_its_case(case):
     rule, _change = BAD[case]
     records, outcome = _bad_outcome()
     record = records[case + 1]
-    assert outcome.accepted == [GOOD]
-    [failures] = [f for r, f in outcome.rejected if r is record]
+    assert [v.payload for v in outcome.accepted] == [GOOD]
+    [failures] = [f for v, f in outcome.rejected if v.payload is record]
     assert rule in {f.rule for f in failures}
     assert all(f.reason.startswith(f.rule) for f in failures)
     assert oracle.is_malformed(record, UNITS) is not None
@@ -88,7 +96,7 @@ def test_good_variants_are_accepted(case):
     records, outcome = _accepted_outcome()
     record = records[case]
     assert outcome.rejected == []
-    assert any(r is record for r in outcome.accepted)
+    assert any(v.payload is record for v in outcome.accepted)
     assert oracle.is_malformed(record, UNITS) is None
 
 
@@ -172,10 +180,11 @@ def _date_field():
 
 
 MUTATIONS = st.one_of(
-    st.tuples(st.just("dossier_code_present"), st.sampled_from([None, "", "   "])),
-    st.tuples(st.just("unit_code_present"), st.sampled_from([None, "", " "])),
+    st.tuples(st.just("dossier_code_present"), st.sampled_from(
+        [None, "", "   ", 12.5, 7, ["A1"], {"x": 1}, True])),
+    st.tuples(st.just("unit_code_present"), st.sampled_from([None, "", " ", 5, ["U1"], 1.5])),
     st.tuples(st.just("unit_known"), st.text(max_size=10).filter(
-        lambda s: s.strip() and s not in UNITS) | st.sampled_from([" U1", "U1 ", 5, "u1"])),
+        lambda s: s.strip() and s not in UNITS) | st.sampled_from([" U1", "U1 ", "u1"])),
     st.tuples(st.just("status_valid"), st.sampled_from([0, 11, 99, -1, "x", None, "1.0", True,
                                                          2.0, "", " 2", "+2"])),
     st.tuples(st.just("channel_valid"), st.sampled_from([0, 4, "", "x", "4", True, 2.5, "-1",
@@ -191,7 +200,8 @@ MUTATIONS = st.one_of(
         st.sampled_from(["NgayTiepNhan", "NgayKetThucXuLy", "NgayTra"]), st.integers(0, 3),
         st.sampled_from([None, ""]))),
     st.tuples(st.just("due_not_before_received"), st.integers(1, 400)),
-    st.tuples(st.just("fee_valid"), st.sampled_from([-1, -10**6, "100", 1.5, None, True, "0"])),
+    st.tuples(st.just("fee_valid"), st.sampled_from([-1, -10**6, "100", 1.5, None, True, "0",
+                                                      10**12 + 1, 10**20])),
 )
 
 # What else a mutation may legitimately make fire: a malformed date also fails date_exists.
@@ -248,7 +258,7 @@ def _mutate(rec: dict, mutation) -> dict:
 def test_generated_valid_records_are_accepted(records):
     outcome = validate_dossiers(records, UNITS, PROCEDURES)
     assert outcome.rejected == []
-    assert outcome.accepted == records
+    assert [v.payload for v in outcome.accepted] == records
     assert outcome.warnings == []
     for rec in records:
         assert oracle.is_malformed(rec, UNITS) is None
@@ -261,7 +271,8 @@ def test_one_mutation_fires_exactly_its_rule_and_the_oracle_agrees(cases):
     outcome = validate_dossiers(records, UNITS, PROCEDURES)
     assert outcome.accepted == []
     assert len(outcome.rejected) == len(records)
-    for (rec, failures), (_base, (rule, _arg)) in zip(outcome.rejected, cases, strict=True):
+    for (version, failures), (_base, (rule, _arg)) in zip(outcome.rejected, cases, strict=True):
+        rec = version.payload
         fired = {f.rule for f in failures}
         assert rule in fired, (rule, rec, fired)
         assert fired <= {rule} | ALSO.get(rule, set()), (rule, rec, fired)
@@ -275,8 +286,8 @@ def test_warnings_keep_the_record_and_are_reported():
     odd = {**GOOD, "MaTTHC": "unknown", "LoaiDoiTuong": 9, "MucDoHaiLong": 7}
     outcome = validate_dossiers([GOOD, odd], UNITS, {"1.000001"})
     assert outcome.rejected == []
-    assert outcome.accepted == [GOOD, odd]
-    by_record = {id(r): {f.rule for f in fs} for r, fs in outcome.warnings}
+    assert [v.payload for v in outcome.accepted] == [GOOD, odd]
+    by_record = {id(v.payload): {f.rule for f in fs} for v, fs in outcome.warnings}
     assert by_record[id(odd)] == {"procedure_known", "applicant_type_valid",
                                   "satisfaction_valid"}
     assert by_record[id(GOOD)] == {"procedure_known"}  # GOOD has no MaTTHC

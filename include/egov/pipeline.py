@@ -32,6 +32,7 @@ def prepare(*, params: dict, logical_date: datetime | None) -> list[dict]:
         check_settings,
         first_load_window_months,
         history_start,
+        pii_key,
         watermark_overlap,
     )
     from egov.warehouse.db import safe_url, warehouse_url
@@ -60,6 +61,9 @@ def prepare(*, params: dict, logical_date: datetime | None) -> list[dict]:
         raise ConfigError("no logical date and no params.as_of: cannot tell the as-of day")
     full_refresh = bool(params.get("full_refresh"))
     start, overlap, months = history_start(), watermark_overlap(), first_load_window_months()
+    if pii_key() is None:  # raises, saying how to set it, unless explicitly optional
+        log.warning("no key for applicants' ID numbers (EGOV_PII_KEY_OPTIONAL): new dossiers "
+                    "get no applicant_id_hash")
     log.info("warehouse %s: migrating", safe_url(warehouse_url()))
     engine = _engine()
     upgrade(engine)
@@ -148,23 +152,25 @@ def load(extracted: dict, *, run_id: str) -> dict:
     """Validate the kept pages with the GX suites and load them in one transaction, with the
     window's accounting and the watermark its run's committed windows justify. Above the
     quality gate, only quarantine and results are committed, and the portal fails."""
+    from collections import Counter
+
+    from egov.batch import read_window
     from egov.failpoints import hit
     from egov.quality.data_docs import publish_data_docs
     from egov.quality.gate import QualityGateError, gate_decision
     from egov.quality.portal import validate_batch
     from egov.quality.results import store_results
-    from egov.raw_zone import page_items, read_manifest
+    from egov.records import CUT, NULLED, adjustment_counts
     from egov.settings import pii_key
     from egov.warehouse import load as wl
 
     started = time.monotonic()
     portal_code, location = extracted["portal_code"], extracted["manifest"]
-    manifest = read_manifest(location)
+    key = pii_key()
+    batch = read_window(location)  # each record version parsed once, de-duplicated
+    manifest, units, procedures, distinct = (batch.manifest, batch.units, batch.procedures,
+                                             batch.versions)
     seq, n_windows = manifest["seq"], manifest["windows"]
-    units = page_items(location, "donvi")
-    procedures = page_items(location, "tthc")
-    received = page_items(location, "hoso")
-    distinct = _distinct_versions(received)
     engine = _engine()
     quality = validate_batch(engine, portal_code, run_id=run_id, units=units,
                              procedures=procedures, records=distinct,
@@ -173,6 +179,7 @@ def load(extracted: dict, *, run_id: str) -> dict:
     gate = gate_decision(outcome, portal_code)
     now = _now()
     client_stats = manifest.get("client_stats") or {}
+    adjusted: Counter = Counter()
     window = {
         "run_id": run_id, "portal_code": portal_code, "seq": seq,
         "window_from": datetime.fromisoformat(manifest["window_from"]),
@@ -181,31 +188,36 @@ def load(extracted: dict, *, run_id: str) -> dict:
         "status": "committed" if gate.passed else "gated",
         "newest_update": wl.newest_update(distinct),
         "manifest": location, "pages": len(manifest["pages"]),
-        "records_received": len(received), "records_distinct": len(distinct),
-        "duplicates_dropped": len(received) - len(distinct),
+        "records_received": batch.received, "records_distinct": len(distinct),
+        "duplicates_dropped": batch.duplicates,
         "records_loaded": len(outcome.accepted) if gate.passed else 0,
         "records_quarantined": len(outcome.rejected),
         "retries": int(client_stats.get("retries", 0) or 0),
-        "seconds": round(manifest.get("seconds", 0) + time.monotonic() - started, 3),
         "committed_at": now,
     }
     with engine.begin() as conn:
+        wl.lock_portal(conn, portal_code)  # windows of one portal commit one at a time
         store_results(conn, portal_code, run_id, quality.results, window_seq=seq,
                       validated_at=now)
         wl.upsert_quarantine(conn, portal_code, outcome.rejected, run_id=run_id, now=now,
                              raw_location=location)
-        wl.record_window(conn, window)
         if gate.passed:
-            wl.replace_units(conn, portal_code, units, run_id=run_id, now=now)
+            wl.replace_units(conn, portal_code, units, run_id=run_id, now=now,
+                             adjusted=adjusted)
             if procedures or seq == 0:
-                wl.replace_catalogue(conn, portal_code, procedures, run_id=run_id, now=now)
-            wl.upsert_dossiers(conn, portal_code, outcome.accepted, pii_key=pii_key(),
+                wl.replace_catalogue(conn, portal_code, procedures, run_id=run_id, now=now,
+                                     adjusted=adjusted)
+            wl.upsert_dossiers(conn, portal_code, outcome.accepted, pii_key=key,
                                run_id=run_id, now=now)
-            missing = wl.missing_records(conn, portal_code,
-                                         {wl.record_key(r) for r in distinct})
+            adjusted.update(adjustment_counts(outcome.accepted))
+            missing = wl.missing_records(conn, portal_code, {v.record_key for v in distinct})
             if missing:
-                raise RuntimeError(f"{portal_code}: {len(missing)} records neither loaded nor "
-                                   f"quarantined, e.g. {sorted(missing)[:5]}")
+                raise wl.LoadIncomplete(f"{portal_code}: {len(missing)} records neither "
+                                        f"loaded nor quarantined, e.g. {sorted(missing)[:5]}")
+        window["values_nulled"] = sum(n for (_f, how), n in adjusted.items() if how == NULLED)
+        window["values_cut"] = sum(n for (_f, how), n in adjusted.items() if how == CUT)
+        window["seconds"] = round(manifest.get("seconds", 0) + time.monotonic() - started, 3)
+        wl.record_window(conn, window)
         watermark = wl.advance_run_watermark(conn, portal_code, run_id=run_id,
                                              n_windows=n_windows, now=now)
         totals = wl.record_portal_totals(conn, portal_code, run_id=run_id,
@@ -214,22 +226,16 @@ def load(extracted: dict, *, run_id: str) -> dict:
     engine.dispose()
     if distinct or procedures or not gate.passed or seq == n_windows - 1:
         publish_data_docs(quality, portal_code, run_id, window_seq=seq)  # skip empty windows
+    if adjusted:
+        log.warning("%s window %d/%d: kept values stored as null or cut to fit their "
+                    "column: %s", portal_code, seq + 1, n_windows,
+                    ", ".join(f"{f} {how} {n}" for (f, how), n in sorted(adjusted.items())))
     log.info("%s window %d/%d: %s; watermark now %s", portal_code, seq + 1, n_windows,
              window["status"], watermark)
     log.info("run accounting %s: %s", portal_code, json.dumps(totals, default=str))
     if not gate.passed:
         raise QualityGateError(gate)
     return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in window.items()}
-
-
-def _distinct_versions(received: list[dict]) -> list[dict]:
-    """Each (record, NgayCapNhat) once: the same version seen on two pages is one version."""
-    from egov.records import record_key, version_key
-
-    seen: dict[tuple[str, str], dict] = {}
-    for rec in received:
-        seen[(record_key(rec), version_key(rec))] = rec
-    return list(seen.values())
 
 
 class NotRetryable(Exception):
@@ -239,32 +245,49 @@ class NotRetryable(Exception):
 def run_portal_step(step: str, job: dict, *, run_id: str) -> dict:
     """`extract` or `load` for one job; a failure is recorded in etl_portal_run, so the
     run's end names the portal, and wrong credentials, a redirecting portal or the quality
-    gate are NotRetryable."""
+    gate are NotRetryable. What is recorded, logged and raised never carries record values
+    or statement parameters (egov.safe_errors): an error whose text could is replaced by a
+    clean one."""
     from egov.portal_client import PortalAuthError, PortalRedirectError
     from egov.quality.gate import QualityGateError
+    from egov.safe_errors import frames, is_trusted, safe_message
 
+    where = f"{step} {job_label(job)}" if "windows" in job else step
     try:
         return {"extract": extract, "load": load}[step](job, run_id=run_id)
     except Exception as exc:
-        record_failure(job["portal_code"], run_id=run_id, error=exc)
+        message = safe_message(exc, portal_code=job["portal_code"], where=where)
+        record_failure(job["portal_code"], run_id=run_id, error=message)
         if isinstance(exc, PortalAuthError | PortalRedirectError | QualityGateError):
             raise NotRetryable(str(exc)) from exc
-        raise
+        if is_trusted(exc):  # a message written for operators: kept as it is
+            raise
+        log.error("%s\nwhere it was raised (values withheld):\n%s", message, frames(exc))
+        error = PortalStepError(message)
+    raise error from None
 
 
-def record_failure(portal_code: str, *, run_id: str, error: BaseException) -> None:
-    """Note a failed portal in etl_portal_run so the run's end names it (best effort)."""
+class PortalStepError(RuntimeError):
+    """A portal step failed; the message is `egov.safe_errors.safe_message` of the cause."""
+
+
+def record_failure(portal_code: str, *, run_id: str, error: BaseException | str) -> None:
+    """Note a failed portal in etl_portal_run so the run's end names it (best effort); the
+    error is kept as `safe_message` gives it (no record values, no statement parameters)."""
+    from egov.safe_errors import safe_message
     from egov.warehouse.load import record_portal_run
 
+    text = error if isinstance(error, str) else safe_message(error, portal_code=portal_code)
     try:
         engine = _engine()
         with engine.begin() as conn:
             record_portal_run(conn, {"run_id": run_id, "portal_code": portal_code,
-                                     "status": "failed", "error": str(error)[:2000],
+                                     "status": "failed", "error": text[:2000],
                                      "finished_at": _now()})
         engine.dispose()
-    except Exception:  # noqa: BLE001 - the original error matters more
-        log.exception("could not record the failure of %s", portal_code)
+    except Exception as exc:  # noqa: BLE001 - the original error matters more
+        log.error("could not record the failure of %s: %s", portal_code,
+                  safe_message(exc, portal_code=portal_code))
 
 
 def loaded_portals(conn, run_id: str) -> list[str]:

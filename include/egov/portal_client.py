@@ -61,6 +61,8 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 
+from egov.records import dedup_key
+
 log = logging.getLogger(__name__)
 
 OnPage = Callable[[str, dict, int, int, bytes], None]
@@ -138,13 +140,9 @@ class _SessionRejected(Exception):
     pass
 
 
-def _dedup_key(item: Any) -> tuple:
-    if isinstance(item, dict):
-        code = item.get("MaHoSo")
-        if isinstance(code, str) and code.strip():
-            return (code, item.get("NgayCapNhat"))
-    # blank / missing MaHoSo (malformed): keep each distinct body
-    return ("", json.dumps(item, sort_keys=True, ensure_ascii=False, default=str))
+# The record version's key, as the loader has it: (MaHoSo, NgayCapNhat) bounded to strings;
+# ("", hash of the item) for an item without a MaHoSo.
+_dedup_key = dedup_key
 
 
 def _ts(value: Any) -> int | None:
@@ -158,9 +156,16 @@ def _ts(value: Any) -> int | None:
     return None
 
 
+_MAX_TS = int((datetime(9999, 12, 31, 23, 59, 59) - datetime(1970, 1, 1)).total_seconds())
+
+
 def _fmt(ts: int | None) -> str | None:
-    return None if ts is None else (datetime(1970, 1, 1) + timedelta(seconds=ts)).strftime(
-        _TS_FMT)
+    """Seconds → ``yyyyMMddHHmmss``; a cut after a version stamped 99991231235959 stays in
+    the calendar (that version is quarantined by the loader: updated_at_future)."""
+    if ts is None:
+        return None
+    ts = min(ts, _MAX_TS)
+    return (datetime(1970, 1, 1) + timedelta(seconds=ts)).strftime(_TS_FMT)
 
 
 @dataclass
@@ -367,7 +372,8 @@ class PortalClient:
         for _ in self._extract(ex, updated_from, updated_to, unit_code):
             pass
         out = list(ex.newest.values()) + ex.blank_items
-        out.sort(key=lambda d: (str(d.get("NgayCapNhat") or ""), str(d.get("MaHoSo") or "")))
+        out.sort(key=lambda d: (str(d.get("NgayCapNhat") or ""), str(d.get("MaHoSo") or ""))
+                 if isinstance(d, dict) else ("", ""))
         return out
 
     dossiers = fetch_dossiers

@@ -47,16 +47,17 @@ def replay(engine, *, portal_code: str | None = None, rule: str | None = None, r
     """Re-validate open quarantined versions and load those that now pass (one transaction)."""
     from sqlalchemy import bindparam, select, update
 
+    from egov.records import parse_version
     from egov.validation import validate_dossiers
-    from egov.warehouse.load import upsert_dossiers
+    from egov.warehouse.load import lock_portal, upsert_dossiers
     from egov.warehouse.schema import dim_procedure, dim_unit
     from egov.warehouse.schema import quarantine_record as q
 
     now = now or _now()
     stats = ReplayStats(run_id=run_id)
     with engine.begin() as conn:
-        stmt = select(q.c.portal_code, q.c.record_key, q.c.version_key, q.c.payload).where(
-            q.c.status == "open")
+        stmt = select(q.c.portal_code, q.c.record_key, q.c.version_key, q.c.payload,
+                      q.c.requested_at, q.c.quarantined_at).where(q.c.status == "open")
         if portal_code:
             stmt = stmt.where(q.c.portal_code == portal_code)
         if rule:
@@ -76,11 +77,15 @@ def replay(engine, *, portal_code: str | None = None, rule: str | None = None, r
                      .values(rule=bindparam("new_rule"), field=bindparam("new_field"),
                              value=bindparam("new_value"), reason=bindparam("new_reason")))
         for portal, items in by_portal.items():
+            lock_portal(conn, portal)
             units = set(conn.execute(select(dim_unit.c.unit_code).where(
                 dim_unit.c.portal_code == portal)).scalars())
             procedures = set(conn.execute(select(dim_procedure.c.procedure_code).where(
                 dim_procedure.c.portal_code == portal)).scalars())
-            records = [json.loads(r.payload) for r in items]
+            # Judged as on the night: NgayCapNhat against the moment of the request that
+            # returned the version (rows quarantined before it was kept: their quarantine).
+            records = [parse_version(json.loads(r.payload), r.requested_at or r.quarantined_at)
+                       for r in items]
             outcome = validate_dossiers(records, units, procedures or None)
             passed = {id(r) for r in outcome.accepted}
             ok = [{"p": portal, "k": r.record_key, "v": r.version_key}
@@ -131,17 +136,21 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
-    from egov.settings import pii_key
+    from egov.settings import ConfigError, pii_key
     from egov.warehouse.db import make_engine, safe_url, warehouse_url
     from egov.warehouse.migrations import upgrade
 
+    try:
+        key = pii_key()  # missing, short or unreadable: say so before touching anything
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if key is None:
+        log.warning("no key for applicants' ID numbers (EGOV_PII_KEY_OPTIONAL): replayed "
+                    "dossiers get no applicant_id_hash (a stored one is kept)")
     url = args.url or warehouse_url()
     engine = make_engine(url)
     upgrade(engine)
-    key = pii_key()
-    if key is None:
-        log.warning("no EGOV_PII_KEY / connection egov_pii_key: replayed dossiers get no "
-                    "applicant_id_hash")
     run_id = args.run_id or f"replay__{_now().isoformat()}"
     log.info("replaying quarantine in %s as %s", safe_url(url), run_id)
     stats = replay(engine, portal_code=args.portal, rule=args.rule, run_id=run_id, pii_key=key)

@@ -200,15 +200,68 @@ def page_size() -> int:
     return number("EGOV_PAGE_SIZE")
 
 
-def pii_key() -> bytes | None:
-    """Key for hashing applicants' ID numbers: EGOV_PII_KEY or the connection `egov_pii_key`."""
-    key = os.environ.get("EGOV_PII_KEY")
-    if key:
-        return key.encode()
-    try:
-        from airflow.sdk import BaseHook
+PII_KEY_CONN_ID = "egov_pii_key"
+PII_KEY_MIN_BYTES = 16
+_HOW_TO_SET_PII_KEY = (
+    "set EGOV_PII_KEY, or the password of the Airflow connection egov_pii_key, to a random "
+    f"key of at least {PII_KEY_MIN_BYTES} bytes (python -c \"import secrets; "
+    "print(secrets.token_urlsafe(32))\"); keep it: the same ID number must keep the same "
+    "hash. To run without one (a demo: applicant_id_hash stays null), set "
+    "EGOV_PII_KEY_OPTIONAL=true")
 
-        conn = BaseHook.get_connection("egov_pii_key")
-    except Exception:  # noqa: BLE001 - not configured
-        return None
-    return conn.password.encode() if conn and conn.password else None
+
+def pii_key_optional() -> bool:
+    """EGOV_PII_KEY_OPTIONAL (default false): true lets the pipeline run without a key."""
+    raw = os.environ.get("EGOV_PII_KEY_OPTIONAL", "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"EGOV_PII_KEY_OPTIONAL: not true or false: {raw!r}")
+
+
+def _connection_password(conn_id: str) -> str | None:
+    """The password of an Airflow connection from the secrets backends, None when no backend
+    has the connection. A backend that fails is an error, not a missing connection (the SDK's
+    own lookup would skip it)."""
+    try:
+        from airflow.sdk.execution_time.supervisor import ensure_secrets_backend_loaded
+    except ImportError:  # pragma: no cover - an SDK without it: its public lookup
+        from airflow.sdk import BaseHook
+        from airflow.sdk.exceptions import AirflowNotFoundException
+
+        try:
+            return BaseHook.get_connection(conn_id).password
+        except AirflowNotFoundException:
+            return None
+    for backend in ensure_secrets_backend_loaded():
+        try:
+            conn = backend.get_connection(conn_id=conn_id)
+        except Exception as exc:  # noqa: BLE001 - named, not swallowed
+            raise ConfigError(
+                f"connection {conn_id}: the secrets backend {type(backend).__name__} failed "
+                f"({type(exc).__name__}); the key for applicants' ID numbers cannot be read. "
+                f"Fix the backend, or set EGOV_PII_KEY") from None
+        if conn is not None:
+            return conn.password
+    return None
+
+
+def pii_key() -> bytes | None:
+    """Key for hashing applicants' ID numbers: EGOV_PII_KEY, else the password of the
+    connection `egov_pii_key`. None only with EGOV_PII_KEY_OPTIONAL=true; otherwise a
+    missing key, a key shorter than PII_KEY_MIN_BYTES or a failing secrets backend raise
+    ConfigError saying what to do."""
+    key, source = os.environ.get("EGOV_PII_KEY"), "EGOV_PII_KEY"
+    if not key:
+        key, source = _connection_password(PII_KEY_CONN_ID), f"connection {PII_KEY_CONN_ID}"
+    if not key:
+        if pii_key_optional():
+            return None
+        raise ConfigError(f"no key for hashing applicants' ID numbers: {_HOW_TO_SET_PII_KEY}")
+    raw = key.encode("utf-8", "surrogatepass")
+    if len(raw) < PII_KEY_MIN_BYTES:
+        raise ConfigError(f"{source}: the key for applicants' ID numbers is {len(raw)} bytes "
+                          f"long; at least {PII_KEY_MIN_BYTES} are needed: "
+                          f"{_HOW_TO_SET_PII_KEY.split('; keep it')[0]}")
+    return raw

@@ -1,8 +1,9 @@
 """Great Expectations suite of the portal contract's record rules, and the split it makes.
 
 Each rule of portal-api.md ("Which record versions are malformed") is one GX expectation
-of severity `error` on a frame built from the raw record versions: a version that breaks any
-of them is rejected (quarantined) with every error rule it broke. Rules of severity `warning`
+of severity `error` on a frame built from the parsed record versions (`egov.records`: each
+item parsed once, `RecordVersion.checks`): a version that breaks any of them is rejected
+(quarantined) with every error rule it broke. Rules of severity `warning`
 (procedure not in the catalogue, odd `LoaiDoiTuong` / `MucDoHaiLong`, and the batch-level
 expectations of `egov.quality.suites`) keep the version and are reported.
 
@@ -16,7 +17,7 @@ import logging
 from dataclasses import dataclass, field
 
 from egov.quality.rules import ERROR, WARNING, Failure, Rule
-from egov.records import DATE_FIELDS, as_int, fee_items_valid, parse_portal_time
+from egov.records import DATE_FIELDS, RECORD_COLUMNS, RecordVersion, parse_version
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ ENDED_REQUIRED = ["7", "8", "9", "10"]
 RETURNED_REQUIRED = ["10"]
 APPLICANT_TYPES = ["1", "2", "3", "4"]
 SATISFACTION_LEVELS = ["1", "2", "3"]
+ITEM_FIELD = "(item)"  # the rule on the item itself (not an object)
 
 __all__ = ["Failure", "Outcome", "Rule", "record_frame", "record_rules", "validate_dossiers"]
 
@@ -36,9 +38,11 @@ __all__ = ["Failure", "Outcome", "Rule", "record_frame", "record_rules", "valida
 def _error_rules(unit_codes) -> list[Rule]:
     """The contract's rules (portal-api.md), each of severity error."""
     rules = [
-        Rule("dossier_code_present", "MaHoSo", "MaHoSo is missing or blank",
+        Rule("record_is_object", ITEM_FIELD, "the item of data is not a JSON object",
+             "ExpectColumnValuesToBeInSet", {"column": "is_object", "value_set": [True]}),
+        Rule("dossier_code_present", "MaHoSo", "MaHoSo is missing, blank or not a string",
              "ExpectColumnValuesToNotBeNull", {"column": "MaHoSo"}),
-        Rule("unit_code_present", "MaDonVi", "MaDonVi is missing or blank",
+        Rule("unit_code_present", "MaDonVi", "MaDonVi is missing, blank or not a string",
              "ExpectColumnValuesToNotBeNull", {"column": "MaDonVi"}),
         Rule("unit_known", "MaDonVi", "MaDonVi is not a unit of /api/donvi",
              "ExpectColumnValuesToBeInSet", {"column": "MaDonVi", "value_set": sorted(unit_codes)}),
@@ -48,6 +52,12 @@ def _error_rules(unit_codes) -> list[Rule]:
              "ExpectColumnValuesToBeInSet", {"column": "KenhThucHien", "value_set": ["1", "2", "3"]}),
         Rule("updated_at_present", "NgayCapNhat", "NgayCapNhat is missing",
              "ExpectColumnValuesToNotBeNull", {"column": "NgayCapNhat"}),
+        # `NgayCapNhat__not_future`: False when NgayCapNhat is more than a day after the
+        # request that returned the version, null when either is unknown.
+        Rule("updated_at_future", "NgayCapNhat",
+             "NgayCapNhat is more than one day after the request that returned it",
+             "ExpectColumnValuesToBeInSet",
+             {"column": "NgayCapNhat__not_future", "value_set": [True]}),
     ]
     for name in DATE_FIELDS:
         rules.append(Rule("date_format", name, f"{name} is not a yyyyMMddHHmmss date",
@@ -73,7 +83,8 @@ def _error_rules(unit_codes) -> list[Rule]:
              "ExpectColumnPairValuesAToBeGreaterThanB",
              {"column_A": "due_day", "column_B": "received_day", "or_equal": True,
               "ignore_row_if": "either_value_is_missing"}),
-        Rule("fee_valid", "DanhSachLePhi", "a Gia of DanhSachLePhi is not an integer >= 0",
+        Rule("fee_valid", "DanhSachLePhi",
+             "a Gia of DanhSachLePhi is not an integer in 0..10^12",
              "ExpectColumnValuesToBeInSet", {"column": "fees_valid", "value_set": [True]}),
     ]
     return rules
@@ -105,13 +116,15 @@ def record_rules(unit_codes, procedure_codes=None) -> list[Rule]:
 
 @dataclass
 class Outcome:
-    accepted: list[dict]
-    rejected: list[tuple[dict, list[Failure]]]  # error failures only
+    """The split of a batch of record versions (`egov.records.RecordVersion`)."""
+
+    accepted: list[RecordVersion]
+    rejected: list[tuple[RecordVersion, list[Failure]]]  # error failures only
     # One summary per expectation (every suite run): suite, rule, field, severity, message,
     # expectation, success, element_count, unexpected_count, missing_count, observed_value,
     # partial_unexpected_list, details. JSON-serialisable; what store_results keeps.
     expectations: list[dict]
-    warnings: list[tuple[dict, list[Failure]]] = field(default_factory=list)  # accepted rows
+    warnings: list[tuple[RecordVersion, list[Failure]]] = field(default_factory=list)
 
     @property
     def success(self) -> bool:
@@ -122,81 +135,13 @@ class Outcome:
         return [s for s in self.expectations if s["suite"] == BATCH_SUITE and not s["success"]]
 
 
-def _text(value):
-    """A date field for the frame: None and "" are missing; a string is kept; anything else
-    (an int 20240101080000, a list) can never be a date."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        return value
-    return f"invalid:{value!r}"
-
-
-def _code(value):
-    """A code as text (kept exactly, so an untrimmed MaDonVi matches no unit); blank → None."""
-    if isinstance(value, bool) or value is None:
-        return None
-    text = str(value)
-    return text if text.strip() else None
-
-
-def _normalized_int(value, *, nullable: bool):
-    if value is None and nullable:
-        return None
-    number = as_int(value)
-    return str(number) if number is not None else f"invalid:{value!r}"
-
-
-def _is_real_time(value) -> bool | None:
-    """None unless 14 ASCII digits; then whether they are a real date and time."""
-    if not (isinstance(value, str) and len(value) == 14 and value.isascii() and value.isdigit()):
-        return None
-    try:
-        parse_portal_time(value)
-    except ValueError:
-        return False
-    return True
-
-
-def _day(value) -> str | None:
-    """The calendar day (yyyyMMdd) of a real date; None when missing or malformed (the date
-    rules report those; the due-date rule then has nothing to compare)."""
-    try:
-        moment = parse_portal_time(value)
-    except ValueError:
-        return None
-    return moment.strftime("%Y%m%d") if moment else None
-
-
-RECORD_COLUMNS = ["MaHoSo", "MaDonVi", "TrangThaiHoSo", "KenhThucHien", "fees_valid",
-                  *DATE_FIELDS, *(f"{n}__real" for n in DATE_FIELDS), "received_day",
-                  "due_day", "procedure_code", "LoaiDoiTuong", "MucDoHaiLong"]
-
-
-def record_frame(records: list[dict]):
-    """The columns the suites read, one row per record version (index = list position).
-    No personal field is ever copied into it."""
+def record_frame(versions):
+    """The columns the suites read, one row per record version (index = list position), from
+    each version's `checks` (egov.records.parse_version). No personal field is ever in it."""
     import pandas as pd
 
-    rows = []
-    for r in records:
-        row = {
-            "MaHoSo": _code(r.get("MaHoSo")),
-            "MaDonVi": _code(r.get("MaDonVi")),
-            "TrangThaiHoSo": _normalized_int(r.get("TrangThaiHoSo"), nullable=False),
-            "KenhThucHien": _normalized_int(r.get("KenhThucHien"), nullable=True),
-            "fees_valid": fee_items_valid(r.get("DanhSachLePhi")),
-            "procedure_code": _code(r.get("MaTTHC")) or "",
-            "LoaiDoiTuong": _normalized_int(r.get("LoaiDoiTuong"), nullable=True),
-            "MucDoHaiLong": _normalized_int(r.get("MucDoHaiLong"), nullable=True),
-        }
-        for name in DATE_FIELDS:
-            row[name] = _text(r.get(name))
-            row[f"{name}__real"] = _is_real_time(row[name])
-        row["received_day"] = _day(row["NgayTiepNhan"])
-        row["due_day"] = _day(row["NgayHenTra"])
-        rows.append(row)
-    return pd.DataFrame(rows, columns=RECORD_COLUMNS, dtype=object)
+    return pd.DataFrame([v.checks for v in versions], columns=list(RECORD_COLUMNS),
+                        dtype=object)
 
 
 def build_suite(gx, unit_codes, name: str = RECORD_SUITE, procedure_codes=None):
@@ -206,10 +151,13 @@ def build_suite(gx, unit_codes, name: str = RECORD_SUITE, procedure_codes=None):
     return build(name, record_rules(unit_codes, procedure_codes))
 
 
-def validate_dossiers(records: list[dict], unit_codes, procedure_codes=None, *,
-                      history=None, context=None) -> Outcome:
-    """Run the record suite on `records` (raw API versions) and split them.
+def validate_dossiers(records, unit_codes, procedure_codes=None, *, history=None,
+                      context=None, requested_at=None) -> Outcome:
+    """Run the record suite on `records` and split them.
 
+    - `records`: parsed `RecordVersion`s, or raw API items (then parsed here, each with
+      `requested_at`: the local time of the request that returned them; None skips the rule
+      `updated_at_future`);
     - `unit_codes`: the MaDonVi of /api/donvi (error rule `unit_known`);
     - `procedure_codes`: the MaTTHC of /api/tthc, or None to skip the warning
       `procedure_known`;
@@ -217,21 +165,29 @@ def validate_dossiers(records: list[dict], unit_codes, procedure_codes=None, *,
       batch-level warnings (volume, share of null channels / null due dates).
     """
     return run_record_suites(records, unit_codes, procedure_codes, history=history,
-                             context=context)[0]
+                             context=context, requested_at=requested_at)[0]
+
+
+def _failure_value(version: RecordVersion, rule: Rule):
+    if rule.field == ITEM_FIELD:  # the item itself: only its type, whatever it holds
+        return f"<{type(version.payload).__name__}>"
+    return version.value(rule.field)
 
 
 def run_record_suites(records, unit_codes, procedure_codes=None, *, history=None,
-                      context=None):
+                      context=None, requested_at=None):
     """`validate_dossiers`, also returning what ran: [(suite name, rules, frame)]."""
     from egov.quality.gxrun import ephemeral_context, run_rules
     from egov.quality.suites import batch_rules
 
-    if not records and history is None:
+    versions = [r if isinstance(r, RecordVersion) else parse_version(r, requested_at)
+                for r in records]
+    if not versions and history is None:
         return Outcome([], [], []), []
-    frame = record_frame(records)
+    frame = record_frame(versions)
     context = context or ephemeral_context()
     ran, results = [], []
-    if records:
+    if versions:
         rules = record_rules(unit_codes, procedure_codes)
         results += run_rules(RECORD_SUITE, rules, frame, context=context)
         ran.append((RECORD_SUITE, rules, frame))
@@ -247,9 +203,9 @@ def run_record_suites(records, unit_codes, procedure_codes=None, *, history=None
         target = errors if rule.severity == ERROR else warnings
         for idx in res.rows:
             target.setdefault(idx, []).append(
-                Failure(rule.name, rule.field, records[idx].get(rule.field), rule.message,
-                        rule.severity))
-    accepted = [r for i, r in enumerate(records) if i not in errors]
-    rejected = [(records[i], errors[i]) for i in sorted(errors)]
-    warned = [(records[i], warnings[i]) for i in sorted(warnings) if i not in errors]
+                Failure(rule.name, rule.field, _failure_value(versions[idx], rule),
+                        rule.message, rule.severity))
+    accepted = [v for i, v in enumerate(versions) if i not in errors]
+    rejected = [(versions[i], errors[i]) for i in sorted(errors)]
+    warned = [(versions[i], warnings[i]) for i in sorted(warnings) if i not in errors]
     return Outcome(accepted, rejected, [r.summary for r in results], warned), ran

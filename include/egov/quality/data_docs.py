@@ -146,9 +146,11 @@ def publish_data_docs(quality, portal_code: str, run_id: str, *, window_seq: int
     try:
         index = build_data_docs(quality.suite_inputs, portal_code, run_id,
                                 window_seq=window_seq, root=root)
-    except Exception:  # noqa: BLE001 - the load must not fail for its report
-        logger.exception("%s: GX Data Docs could not be built (the load is not affected)",
-                         portal_code)
+    except Exception as exc:  # noqa: BLE001 - the load must not fail for its report
+        from egov.safe_errors import frames, safe_message
+
+        logger.warning("%s: GX Data Docs could not be built (the load is not affected): %s\n%s",
+                       portal_code, safe_message(exc), frames(exc))
         return None
     logger.info("%s: GX Data Docs updated in %.1fs: %s (Airflow UI: Browse → Data quality "
                 "(GX Data Docs), %s)", portal_code, time.monotonic() - started, index,

@@ -47,24 +47,26 @@ class PortalQuality:
 
 def validate_portal(units: list[dict], procedures: list[dict], records: list[dict], *,
                     history=None) -> PortalQuality:
-    """Validate one portal's batch as extracted (raw `/api/donvi`, `/api/tthc`, `/api/hoso`
-    items; records already de-duplicated per version).
+    """Validate one portal's batch as extracted (raw `/api/donvi` and `/api/tthc` items; the
+    `/api/hoso` versions parsed and de-duplicated: `egov.records.RecordVersion`s, or raw
+    items).
 
     `history`: `egov.quality.history.recent_history(conn, portal_code, before_run_id=run_id)`
     or None (no batch-level checks). With no `procedures` (a window that did not read the
-    catalogue) the `procedure_known` warning is skipped. Loading is unchanged: `records.accepted` → fct_dossier,
+    catalogue) the `procedure_known` warning is skipped. `records.accepted` → fct_dossier,
     `records.rejected` → quarantine_record; units and catalogue are loaded as given (items
-    without a code are skipped by the load, as before)."""
+    without a code are skipped by the load)."""
     from egov.quality.gxrun import ephemeral_context
     from egov.quality.suites import validate_catalogue, validate_units
+    from egov.records import code_key
     from egov.validation import run_record_suites
 
     context = ephemeral_context()
-    unit_codes = {u["MaDonVi"] for u in units
-                  if isinstance(u, dict) and isinstance(u.get("MaDonVi"), str) and u["MaDonVi"]}
-    procedure_codes = {p["MaTTHC"] for p in procedures
-                       if isinstance(p, dict) and isinstance(p.get("MaTTHC"), str)
-                       and p["MaTTHC"]}
+    # Codes as stored (egov.records.code_key): what the record checks compare them with.
+    unit_codes = {c for c in (code_key(u.get("MaDonVi")) for u in units
+                              if isinstance(u, dict)) if c}
+    procedure_codes = {c for c in (code_key(p.get("MaTTHC")) for p in procedures
+                                   if isinstance(p, dict)) if c}
     unit_outcome = validate_units(units, context=context)
     catalogue_outcome = validate_catalogue(procedures, unit_codes, context=context)
     # No catalogue in this batch (a later window of a first load): no procedure_known check.
@@ -76,7 +78,7 @@ def validate_portal(units: list[dict], procedures: list[dict], records: list[dic
 
 
 def validate_batch(engine, portal_code: str, *, run_id: str, units: list[dict],
-                   procedures: list[dict], records: list[dict], incremental: bool,
+                   procedures: list, records: list, incremental: bool,
                    logger: logging.Logger | None = None) -> PortalQuality:
     """What the load step calls: recent history (for an incremental run only: one window, no
     full refresh), every suite, and the findings logged. Reads the warehouse, writes nothing."""

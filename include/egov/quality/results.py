@@ -7,7 +7,12 @@ from datetime import datetime
 
 
 def _json(value):
-    return None if value is None else json.dumps(value, ensure_ascii=False, default=str)
+    """JSON text any database stores (a portal value may hold NUL or lone surrogates)."""
+    if value is None:
+        return None
+    from egov.records import storable
+
+    return storable(json.dumps(value, ensure_ascii=False, default=str))[0]
 
 
 def store_results(conn, portal_code: str, run_id: str, results: list[dict], *,

@@ -13,8 +13,8 @@ import math
 import statistics
 from dataclasses import dataclass, field
 
-from egov.quality.rules import ERROR, WARNING, Failure, Rule
-from egov.records import as_int
+from egov.quality.rules import ERROR, WARNING, Failure, Rule, short_repr
+from egov.records import as_int, code_key, storable
 from egov.settings import number
 
 CATALOGUE_SUITE = "procedure_catalogue"
@@ -108,20 +108,15 @@ def _split(suite, items, rules, results, frame) -> SuiteOutcome:
         [(items[i], warnings[i]) for i in sorted(warnings)], rules, frame)
 
 
-def _code(value):
-    if isinstance(value, bool) or value is None:
-        return None
-    text = str(value)
-    return text if text.strip() else None
-
+_code = code_key  # a non-blank string, as stored (storable, bounded); anything else: missing
 
 def _flag(value) -> str:
     number = as_int(value)
-    return str(number) if number in (0, 1) else f"invalid:{value!r}"
+    return str(number) if number in (0, 1) else "invalid:" + short_repr(value, 60)
 
 
 def _text_or_invalid(value) -> str:
-    return value if isinstance(value, str) else f"invalid:{value!r}"
+    return storable(value)[0] if isinstance(value, str) else "invalid:" + short_repr(value, 60)
 
 
 def _get(item, key):
@@ -132,7 +127,8 @@ def _get(item, key):
 
 def catalogue_rules(unit_codes) -> list[Rule]:
     rules = [
-        Rule("procedure_code_present", "MaTTHC", "MaTTHC is missing or blank (item skipped)",
+        Rule("procedure_code_present", "MaTTHC",
+             "MaTTHC is missing, blank or not a string (item skipped)",
              "ExpectColumnValuesToNotBeNull", {"column": "MaTTHC"}, ERROR),
         Rule("procedure_code_unique", "MaTTHC",
              "MaTTHC appears more than once (the last item wins)",
@@ -157,7 +153,7 @@ def _units_known(value, unit_codes) -> bool:
         value = [value]
     if not isinstance(value, list):
         return False
-    return all(isinstance(u, str) and u in unit_codes for u in value)
+    return all(code_key(u) in unit_codes for u in value)
 
 
 def catalogue_frame(items: list[dict], unit_codes):
@@ -191,7 +187,8 @@ def validate_catalogue(items: list[dict], unit_codes, *, context=None) -> SuiteO
 
 def unit_rules() -> list[Rule]:
     return [
-        Rule("unit_code_present", "MaDonVi", "MaDonVi is missing or blank (item skipped)",
+        Rule("unit_code_present", "MaDonVi",
+             "MaDonVi is missing, blank or not a string (item skipped)",
              "ExpectColumnValuesToNotBeNull", {"column": "MaDonVi"}, ERROR),
         Rule("unit_code_unique", "MaDonVi", "MaDonVi appears more than once (the last wins)",
              "ExpectColumnValuesToBeUnique", {"column": "MaDonVi"}, WARNING),
@@ -214,11 +211,14 @@ def unit_frame(items: list[dict]):
     codes = {c for c in (_code(_get(i, "MaDonVi")) for i in items) if c}
     rows = []
     for item in items:
-        parent = _code(_get(item, "MaDonViCha"))
+        raw = _get(item, "MaDonViCha")
+        parent = _code(raw)
+        blank = raw is None or (isinstance(raw, str) and not raw.strip())
         rows.append({
             "MaDonVi": _code(_get(item, "MaDonVi")),
             "CapDonVi": _text_or_invalid(_get(item, "CapDonVi")),
-            "parent_known": parent is None or parent in codes,
+            # a parent that is not a string is stored null (a root) and reported here
+            "parent_known": blank or parent in codes,
             "is_root": 1 if parent is None else 0,
         })
     frame = pd.DataFrame(rows, columns=["MaDonVi", "CapDonVi", "parent_known", "is_root"],

@@ -95,6 +95,8 @@ def warehouse_url() -> str:
 
 
 def make_engine(url: str | None = None):
+    """An engine on the warehouse. `hide_parameters`: an error never shows the statement's
+    parameters (they hold record values: egov.safe_errors)."""
     from sqlalchemy import create_engine, event
 
     url = normalize_url(url) if url else warehouse_url()
@@ -104,7 +106,7 @@ def make_engine(url: str | None = None):
         path = make_url(url).database
         if path and path != ":memory:" and not path.startswith("file:"):
             _create_private(Path(path))
-        engine = create_engine(url, connect_args={"timeout": 60})
+        engine = create_engine(url, connect_args={"timeout": 60}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record):
@@ -114,7 +116,7 @@ def make_engine(url: str | None = None):
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def _create_private(path: Path) -> None:

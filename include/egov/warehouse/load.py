@@ -1,22 +1,29 @@
-"""Idempotent loads of one portal's batch: units, catalogue, records, quarantine, watermark."""
+"""Idempotent loads of one portal's batch: units, catalogue, records, quarantine, watermark.
+
+Rows come from `egov.records` (each record version parsed, typed and bounded once); what is
+written here fits the columns whatever the portal sent.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from collections import Counter
 from datetime import datetime
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, text
 
 from egov.records import (
-    canonical_json,
-    dossier_row,
-    parse_portal_time,
-    procedure_row,
-    procedure_unit_rows,
-    record_key,
-    unit_row,
-    version_key,
+    RecordVersion,
+    applicant_hash,
+    newest_versions,
+    parse_version,
+    payload_json,
+    procedure_rows,
+    storable,
+    unit_rows,
 )
+from egov.safe_errors import SafeMessageError
 from egov.warehouse.schema import (
     dim_procedure,
     dim_unit,
@@ -29,83 +36,140 @@ from egov.warehouse.schema import (
     unit_closure,
 )
 from egov.warehouse.units import closure_rows
-from egov.warehouse.upsert import upsert
+from egov.warehouse.upsert import execute_rows, upsert
 
 log = logging.getLogger(__name__)
 
+__all__ = ["LoadIncomplete", "UnitCodeConflict", "lock_portal", "newest_versions", "replace_units",
+           "upsert_dossiers", "upsert_quarantine"]
 
-def replace_units(conn, portal_code: str, units: list[dict], *, run_id: str, now: datetime) -> int:
-    rows = {}
-    for item in units:
-        if item.get("MaDonVi"):
-            rows[item["MaDonVi"]] = {**unit_row(item, portal_code=portal_code), "run_id": run_id,
-                                     "loaded_at": now}
+
+class UnitCodeConflict(SafeMessageError):
+    """A portal sent unit codes that another portal's units already hold (unit codes are
+    national and unique across portals: docs/contracts/indicators.md)."""
+
+
+class LoadIncomplete(SafeMessageError):
+    """Some received records ended neither in fct_dossier nor in quarantine_record."""
+
+
+def lock_portal(conn, portal_code: str) -> None:
+    """Serialise the loads of one portal until this transaction ends (two windows of a first
+    load run at once): PostgreSQL takes a transaction-level advisory lock on the portal;
+    SQLite takes its one writer lock now (a write that changes nothing)."""
+    if conn.dialect.name == "postgresql":
+        digest = hashlib.sha256(f"egov.portal:{portal_code}".encode()).digest()
+        key = int.from_bytes(digest[:8], "big", signed=True)
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    elif conn.dialect.name == "sqlite":
+        conn.execute(text("UPDATE etl_watermark SET portal_code = portal_code WHERE 0"))
+
+
+def _conflicts(conn, portal_code: str, codes) -> dict[str, str]:
+    """unit code → the other portal holding it, for `codes` held by other portals."""
+    found: dict[str, str] = {}
+    ordered = sorted(codes)
+    for start in range(0, len(ordered), 5000):
+        chunk = ordered[start:start + 5000]
+        found.update(conn.execute(select(dim_unit.c.unit_code, dim_unit.c.portal_code).where(
+            dim_unit.c.unit_code.in_(chunk), dim_unit.c.portal_code != portal_code)).all())
+    return found
+
+
+def _conflict_error(portal_code: str, conflicts: dict[str, str]) -> UnitCodeConflict:
+    others = sorted(set(conflicts.values()))
+    codes = sorted(conflicts)
+    shown = ", ".join(codes[:10]) + (f", ... ({len(codes)} in all)" if len(codes) > 10 else "")
+    return UnitCodeConflict(
+        f"portal {portal_code}: /api/donvi sends unit codes that portal(s) "
+        f"{', '.join(others)} already hold: {shown}. Unit codes are national and unique "
+        f"across portals; the units of {portal_code} were not loaded. Fix the unit list of "
+        f"one portal (or the portals file, if both are the same portal).")
+
+
+def replace_units(conn, portal_code: str, units: list, *, run_id: str, now: datetime,
+                  adjusted: Counter | None = None) -> int:
+    """Replace the portal's dim_unit rows and unit_closure with `units` (raw /api/donvi
+    items). Raises UnitCodeConflict, before writing, when another portal holds one of the
+    codes."""
+    rows = unit_rows(units, portal_code=portal_code, adjusted=adjusted)
+    conflicts = _conflicts(conn, portal_code, rows)
+    if conflicts:
+        raise _conflict_error(portal_code, conflicts)
     conn.execute(delete(unit_closure).where(unit_closure.c.portal_code == portal_code))
     conn.execute(delete(dim_unit).where(dim_unit.c.portal_code == portal_code))
     if rows:
-        upsert(conn, dim_unit, list(rows.values()), ["unit_code"])
+        stamped = [{**r, "run_id": run_id, "loaded_at": now} for r in rows.values()]
+        # Another portal's row is never taken over; a code it inserted meanwhile (it was
+        # loading at the same time) shows in the check after the insert.
+        upsert(conn, dim_unit, stamped, ["unit_code"], only_if_same="portal_code")
+        conflicts = _conflicts(conn, portal_code, rows)
+        if conflicts:
+            raise _conflict_error(portal_code, conflicts)
         closure = closure_rows(portal_code, {u: r["parent_code"] for u, r in rows.items()})
-        conn.execute(insert(unit_closure), closure)
+        execute_rows(conn, insert(unit_closure), closure, table=unit_closure,
+                     keys=("ancestor_code", "descendant_code"))
     return len(rows)
 
 
-def replace_catalogue(conn, portal_code: str, procedures: list[dict], *, run_id: str,
-                      now: datetime) -> int:
-    rows, links = {}, {}
-    for item in procedures:
-        if not item.get("MaTTHC"):
-            continue
-        rows[item["MaTTHC"]] = {**procedure_row(item, portal_code=portal_code),
-                                "run_id": run_id, "loaded_at": now}
-        for link in procedure_unit_rows(item, portal_code=portal_code):
-            links[(link["procedure_code"], link["unit_code"])] = link
+def replace_catalogue(conn, portal_code: str, procedures: list, *, run_id: str,
+                      now: datetime, adjusted: Counter | None = None) -> int:
+    rows, links = procedure_rows(procedures, portal_code=portal_code, adjusted=adjusted)
     conn.execute(delete(procedure_unit).where(procedure_unit.c.portal_code == portal_code))
     conn.execute(delete(dim_procedure).where(dim_procedure.c.portal_code == portal_code))
     if rows:
-        conn.execute(insert(dim_procedure), list(rows.values()))
+        execute_rows(conn, insert(dim_procedure),
+                     [{**r, "run_id": run_id, "loaded_at": now} for r in rows.values()],
+                     table=dim_procedure, keys=("procedure_code",))
     if links:
-        conn.execute(insert(procedure_unit), list(links.values()))
+        execute_rows(conn, insert(procedure_unit), list(links.values()), table=procedure_unit,
+                     keys=("procedure_code", "unit_code"))
     return len(rows)
 
 
-def newest_versions(records: list[dict]) -> list[dict]:
-    """The newest version of each record (by NgayCapNhat; a later arrival wins a tie)."""
-    newest: dict[str, dict] = {}
-    for rec in records:
-        key = str(rec["MaHoSo"]).strip()
-        held = newest.get(key)
-        if held is None or rec["NgayCapNhat"] >= held["NgayCapNhat"]:
-            newest[key] = rec
-    return list(newest.values())
+def _versions(items) -> list[RecordVersion]:
+    """Parsed versions as they come; raw items (callers outside the load step) parsed here."""
+    return [v if isinstance(v, RecordVersion) else parse_version(v) for v in items]
 
 
-def upsert_dossiers(conn, portal_code: str, accepted: list[dict], *, pii_key, run_id: str,
-                    now: datetime) -> int:
+def upsert_dossiers(conn, portal_code: str, accepted: list[RecordVersion], *, pii_key,
+                    run_id: str, now: datetime) -> int:
+    """Upsert the newest of the accepted versions of each record into fct_dossier: an older
+    version never overwrites a newer one, and a stored applicant hash is never replaced by
+    null (a load without the ID number, or without the key). `accepted`: RecordVersions (or
+    raw items, parsed here)."""
+    accepted = _versions(accepted)
     rows = [
-        {**dossier_row(r, portal_code=portal_code, pii_key=pii_key), "run_id": run_id,
-         "loaded_at": now}
-        for r in newest_versions(accepted)
+        {"portal_code": portal_code, **v.row,
+         "applicant_id_hash": applicant_hash(v.value("SoGiayToChuHoSo"), pii_key),
+         "run_id": run_id, "loaded_at": now}
+        for v in newest_versions(accepted)
     ]
-    upsert(conn, fct_dossier, rows, ["portal_code", "dossier_code"], newer_than="updated_at")
+    upsert(conn, fct_dossier, rows, ["portal_code", "dossier_code"], newer_than="updated_at",
+           keep_when_null=("applicant_id_hash",))
     return len(rows)
 
 
 def upsert_quarantine(conn, portal_code: str, rejected, *, run_id: str, now: datetime,
                       raw_location: str | None = None) -> int:
+    """One quarantine_record row per rejected version ((RecordVersion, failures) pairs)."""
     rows = {}
-    for record, failures in rejected:
+    for version, failures in rejected:
+        if not isinstance(version, RecordVersion):
+            version = parse_version(version)
         first = failures[0]
-        key = (record_key(record), version_key(record))
-        rows[key] = {
+        value = None if first.value is None else storable(str(first.value)[:1000])[0]
+        rows[version.identity] = {
             "portal_code": portal_code,
-            "record_key": key[0],
-            "version_key": key[1],
+            "record_key": version.record_key,
+            "version_key": version.version_key,
             "rule": first.rule,
             "field": first.field,
-            "value": None if first.value is None else str(first.value)[:1000],
-            "reason": "; ".join(f.reason for f in failures),
-            "payload": canonical_json(record),
+            "value": value,
+            "reason": storable("; ".join(f.reason for f in failures))[0],
+            "payload": payload_json(version.payload),
             "raw_page": raw_location,
+            "requested_at": version.requested_at,
             "status": "open",
             "run_id": run_id,
             "quarantined_at": now,
@@ -115,16 +179,11 @@ def upsert_quarantine(conn, portal_code: str, rejected, *, run_id: str, now: dat
     return len(rows)
 
 
-def newest_update(records: list[dict]) -> datetime | None:
-    newest = None
-    for rec in records:
-        try:
-            moment = parse_portal_time(rec.get("NgayCapNhat"))
-        except ValueError:
-            continue
-        if moment and (newest is None or moment > newest):
-            newest = moment
-    return newest
+def newest_update(versions: list[RecordVersion]) -> datetime | None:
+    """The newest NgayCapNhat of `versions` that may move the watermark: never one stamped
+    after the request that returned it (rule updated_at_future)."""
+    moments = [v.updated_at for v in versions if v.updated_at is not None and not v.is_future]
+    return max(moments, default=None)
 
 
 def read_watermark(conn, portal_code: str) -> datetime | None:
@@ -192,7 +251,7 @@ def advance_run_watermark(conn, portal_code: str, *, run_id: str, n_windows: int
 
 
 _COUNTS = ("pages", "records_received", "records_distinct", "duplicates_dropped",
-           "records_loaded", "records_quarantined", "retries")
+           "records_loaded", "records_quarantined", "retries", "values_nulled", "values_cut")
 
 
 def record_portal_totals(conn, portal_code: str, *, run_id: str, n_windows: int,

@@ -27,11 +27,11 @@ metadata = MetaData()
 dim_unit = Table(
     "dim_unit",
     metadata,
-    Column("unit_code", String(64), primary_key=True),
+    Column("unit_code", String(255), primary_key=True),
     Column("portal_code", String(64), nullable=False),
     Column("unit_name", Text),
-    Column("parent_code", String(64)),
-    Column("unit_level", String(16)),
+    Column("parent_code", String(255)),
+    Column("unit_level", String(32)),
     Column("run_id", Text),
     Column("loaded_at", DateTime),
     Index("ix_dim_unit_portal", "portal_code"),
@@ -41,8 +41,8 @@ dim_unit = Table(
 unit_closure = Table(
     "unit_closure",
     metadata,
-    Column("ancestor_code", String(64), nullable=False),
-    Column("descendant_code", String(64), nullable=False),
+    Column("ancestor_code", String(255), nullable=False),
+    Column("descendant_code", String(255), nullable=False),
     Column("portal_code", String(64), nullable=False),
     Column("depth", SmallInteger, nullable=False),
     PrimaryKeyConstraint("ancestor_code", "descendant_code"),
@@ -53,11 +53,11 @@ dim_procedure = Table(
     "dim_procedure",
     metadata,
     Column("portal_code", String(64), nullable=False),
-    Column("procedure_code", String(128), nullable=False),
+    Column("procedure_code", String(255), nullable=False),
     Column("procedure_name", Text),
     Column("field_code", Text),
     Column("field_name", Text),
-    Column("service_level", String(8)),
+    Column("service_level", String(32)),
     Column("full_online_eligible", Boolean, nullable=False),
     Column("has_fee", Boolean, nullable=False),
     Column("online_payment_offered", Boolean, nullable=False),
@@ -71,8 +71,8 @@ procedure_unit = Table(
     "procedure_unit",
     metadata,
     Column("portal_code", String(64), nullable=False),
-    Column("procedure_code", String(128), nullable=False),
-    Column("unit_code", String(64), nullable=False),
+    Column("procedure_code", String(255), nullable=False),
+    Column("unit_code", String(255), nullable=False),
     PrimaryKeyConstraint("portal_code", "procedure_code", "unit_code"),
     Index("ix_procedure_unit_unit", "unit_code"),
 )
@@ -81,15 +81,15 @@ fct_dossier = Table(
     "fct_dossier",
     metadata,
     Column("portal_code", String(64), nullable=False),
-    Column("dossier_code", String(128), nullable=False),
-    Column("unit_code", String(64), nullable=False),
-    Column("procedure_code", String(128)),
+    Column("dossier_code", String(255), nullable=False),
+    Column("unit_code", String(255), nullable=False),
+    Column("procedure_code", String(255)),
     Column("procedure_name", Text),
     Column("field_code", Text),
     Column("field_name", Text),
     Column("is_certification", Boolean, nullable=False),
     Column("channel", SmallInteger, nullable=False),
-    Column("service_level", String(8)),
+    Column("service_level", String(32)),
     Column("applicant_type", SmallInteger),
     Column("applicant_id_hash", String(64)),
     Column("status", SmallInteger, nullable=False),
@@ -120,7 +120,7 @@ quarantine_record = Table(
     "quarantine_record",
     metadata,
     Column("portal_code", String(64), nullable=False),
-    Column("record_key", String(128), nullable=False),
+    Column("record_key", String(255), nullable=False),
     # NgayCapNhat as received ('' when missing): with record_key it names the version.
     Column("version_key", String(64), nullable=False),
     Column("rule", String(64), nullable=False),
@@ -199,7 +199,7 @@ mart_indicator_snapshot = Table(
     metadata,
     Column("as_of_date", Date, nullable=False),
     Column("portal_code", Text, nullable=False),
-    Column("unit_code", String(64), nullable=False),
+    Column("unit_code", String(255), nullable=False),
     Column("indicator_code", String(64), nullable=False),
     Column("period_type", String(8), nullable=False),
     Column("period_start", Date, nullable=False),
@@ -221,7 +221,7 @@ mart_target_evaluation = Table(
     Column("as_of_date", Date, nullable=False),
     Column("plan_code", String(128), nullable=False),
     Column("target_code", String(128), nullable=False),
-    Column("unit_code", String(64), nullable=False),
+    Column("unit_code", String(255), nullable=False),
     Column("indicator_code", String(64)),
     Column("year", Integer, nullable=False),
     Column("comparator", String(2), nullable=False),
@@ -299,7 +299,7 @@ mart_form06 = Table(
     metadata,
     Column("as_of_date", Date, nullable=False),
     Column("portal_code", Text, nullable=False),
-    Column("unit_code", String(64), nullable=False),
+    Column("unit_code", String(255), nullable=False),
     Column("period_type", String(8), nullable=False),
     Column("period_start", Date, nullable=False),
     Column("period_end", Date, nullable=False),
@@ -347,3 +347,12 @@ alert_state = Table(
     Column("silenced_by", Text),
     Index("ix_alert_state_kind", "kind", "state"),
 )
+
+# --- the portal boundary (migration 0004) -------------------------------------------------
+# Codes are String(255) and short texts String(32) (egov.records bounds what it writes to
+# them); the request moment of a quarantined version (rule updated_at_future, replay); how
+# many kept values were stored as null or cut to fit their column, per window and run.
+quarantine_record.append_column(Column("requested_at", DateTime))
+for _table in (etl_extract_window, etl_portal_run):
+    _table.append_column(Column("values_nulled", Integer))
+    _table.append_column(Column("values_cut", Integer))
