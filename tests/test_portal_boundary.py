@@ -204,13 +204,14 @@ class _HostilePortal:
 
         portal = self
         self.items, self.calls = items, 0
+        self.body: bytes | None = None  # set: every /api/hoso answer is these bytes
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *_args):
                 pass
 
             def _send(self, body):
-                data = json.dumps(body).encode()
+                data = body if isinstance(body, bytes) else json.dumps(body).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
@@ -222,6 +223,8 @@ class _HostilePortal:
                 self._send({"error_code": "0", "session": "s", "expires_in": 1800})
 
             def do_GET(self):  # noqa: N802
+                if portal.body is not None:
+                    return self._send(portal.body)
                 query = {k: v[0] for k, v in parse_qs(urlparse(self.path).query).items()}
                 lo, hi = query.get("capNhatTu", ""), query.get("capNhatDen")
                 data = [i for i in portal.items
@@ -254,3 +257,48 @@ def test_a_version_from_year_9999_does_not_stop_the_client():
         portal.stop()
     assert [r["MaHoSo"] for r in got] == ["A", "B"]
     assert client.stats["splits"] == 1 and portal.calls >= 3
+
+
+def _huge_page(items: list[dict], huge: str) -> bytes:
+    """A /api/hoso body whose `HUGE` placeholders are integer literals of `huge` digits: Python's
+    json refuses to write (and by default to read) integers of more than 4,300 digits."""
+    body = json.dumps({"error_code": "0", "tongSo": len(items), "data": items})
+    return body.replace('"HUGE"', huge).encode()
+
+
+def test_an_integer_of_thousands_of_digits_stops_neither_client_nor_window(warehouse, env):
+    """A page holding a 5,000-digit integer is read; the versions holding it are quarantined
+    (code, Gia) or keep the field null (LoaiDoiTuong), and the window commits."""
+    from egov.portal_client import PortalClient
+    from egov.raw_zone import PageWriter
+
+    huge = "9" * 5000
+    items = [record("GOOD"), record("FEE", DanhSachLePhi=[{"Gia": "HUGE"}]),
+             record("TYPE", LoaiDoiTuong="HUGE"), record("HUGE")]
+    body = _huge_page(items, huge)
+    portal = _HostilePortal([])
+    portal.body = body
+    try:
+        writer = PageWriter("p", "run-1", root=str(env / "raw"))
+        client = PortalClient(portal.url, "u", "p", portal_code="p", sleep=lambda _s: None,
+                              on_page=writer.on_page)
+        got = client.fetch_dossiers("20250301000000")
+        assert len(got) == 4 and client.stats["retries"] == 0
+    finally:
+        portal.stop()
+    for endpoint, data in (("/api/donvi", UNITS), ("/api/tthc", [])):
+        writer.on_page(endpoint, {}, 1, 200, json.dumps(
+            {"error_code": "0", "tongSo": len(data), "data": data}).encode())
+    location = writer.finish(extracted_at=datetime.now().isoformat(timespec="seconds"),
+                             as_of="2025-03-02", seq=0, windows=1, full_refresh=False,
+                             window_from="2025-03-01T00:00:00", window_to=None,
+                             client_stats={"retries": 0}, seconds=0.1)
+    result = pipeline.load({"portal_code": "p", "manifest": location}, run_id="run-1")
+    assert result["status"] == "committed"
+    facts, quarantine = _facts(warehouse), _quarantine(warehouse)
+    assert set(facts) == {"GOOD", "TYPE"} and facts["TYPE"]["applicant_type"] is None
+    assert quarantine["FEE"]["rule"] == "fee_valid"
+    [code] = [q for q in quarantine.values() if q["record_key"].startswith("sha256:")]
+    assert code["rule"] == "dossier_code_present"
+    assert len(code["reason"]) < 1000, "a reason names the rule and a cut value, not 5,000 digits"
+

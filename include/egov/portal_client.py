@@ -61,6 +61,7 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 
+from egov import portal_json
 from egov.records import dedup_key
 
 log = logging.getLogger(__name__)
@@ -694,14 +695,14 @@ class PortalClient:
         if status >= 300 or status < 200:
             message = ""
             try:
-                message = str(json.loads(content).get("message", ""))[:200]
+                message = str(portal_json.loads(content).get("message", ""))[:200]
             except (ValueError, AttributeError):
                 pass
             raise PortalError(
                 f"{self._who}: {endpoint} {params} answered HTTP {status} {message}".rstrip(),
                 portal_code=self.portal_code, endpoint=endpoint, params=params, status=status)
         try:
-            body = json.loads(content)
+            body = portal_json.loads(content)
         except ValueError:
             raise _Retryable("body is not JSON (or is cut short)", status=status,
                              kind="bad_body") from None

@@ -19,6 +19,7 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+from egov import portal_json
 from egov.settings import check_portal_code, raw_zone_root
 
 MANIFEST = "manifest.json"
@@ -154,7 +155,7 @@ def is_complete(manifest: dict) -> bool:
 def read_page(manifest_location: str, entry: dict) -> dict:
     page = _path(manifest_location).parent / entry["file"]
     try:
-        return json.loads(gzip.decompress(page.read_bytes()))
+        return portal_json.loads(gzip.decompress(page.read_bytes()))
     except (OSError, EOFError, ValueError) as exc:
         raise RawZoneError(f"{page}: unreadable raw-zone page ({exc})") from exc
 
