@@ -30,12 +30,6 @@ def security_headers(csp: str) -> dict[str, str]:
             "Cache-Control": "no-store"}
 
 
-def auth_disabled() -> bool:
-    """EGOV_UI_AUTH=false serves the pages without sign-in (local experiments only)."""
-    value = os.environ.get("EGOV_UI_AUTH", os.environ.get("EGOV_DATA_DOCS_AUTH", "true"))
-    return value.strip().lower() in ("0", "false", "no", "off")
-
-
 Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(HTTPBearer(auto_error=False))]
 
 
@@ -45,9 +39,6 @@ def signed_in_dependency():
     `airflow.api_fastapi.core_api.security.requires_authenticated` runs (`get_user`),
     imported on the first request: every Airflow process loads the plugins, and that module
     costs ~1.5 s to import."""
-    if auth_disabled():
-        return lambda: None
-
     async def signed_in(request: Request, credentials: Bearer):
         from airflow.api_fastapi.core_api.security import get_user
 
