@@ -37,6 +37,7 @@ from sqlalchemy import (
 from egov.periods import Period, period_containing
 from egov.warehouse.schema import (
     FORM06_COUNTS,
+    agg_dossier_day,
     dim_unit,
     fct_dossier,
     mart_form06,
@@ -133,6 +134,65 @@ def form06_counts_query(portal_codes: Sequence[str], periods: Sequence[Period], 
     )
 
 
+def aggregate_form06_counts(conn: Connection, portal_codes: Sequence[str],
+                            periods: Sequence[Period], as_of: date) -> list[dict]:
+    """The rows of `form06_counts_query`, read from agg_dossier_day (egov.aggregates): summed
+    per (ancestor, field, name) in SQL, then per (ancestor, field) here, the field name being
+    the smallest name (by code point) with a count that is not zero in the period."""
+    from egov import aggregates as agg
+
+    a = agg_dossier_day.c
+    bounds = agg.period_params(periods, as_of, "f")
+    columns = []
+    for i, (s, e, m) in enumerate(bounds):
+        period = agg.in_range(a, s, e, m)
+        carried = agg.before(a, s)
+        open_, overdue = agg.open_at(a, e, m)
+        columns += [
+            agg.summed(a, "r", a.online, period).label(f"received_online_{i}"),
+            agg.summed(a, "r", a.n - a.online, period).label(f"received_in_person_or_postal_{i}"),
+            (agg.summed(a, "r", a.n, carried) - agg.summed(a, "b", a.n, carried)
+             ).label(f"carried_over_{i}"),
+            agg.summed(a, "e", a.early, period).label(f"resolved_early_{i}"),
+            agg.summed(a, "e", a.on_day, period).label(f"resolved_on_time_{i}"),
+            agg.summed(a, "e", a.late, period).label(f"resolved_late_{i}"),
+            agg.summed(a, "e", a.withdrawn, period).label(f"withdrawn_or_stopped_{i}"),
+            open_.label(f"open_{i}"),
+            overdue.label(f"open_overdue_{i}"),
+        ]
+    per_unit = (
+        select(a.portal_code, a.unit_code, a.field_code, a.name_key, *columns)
+        .where(a.portal_code.in_(portal_codes), agg.scanned(a, bounds))
+        .group_by(a.portal_code, a.unit_code, a.field_code, a.name_key)
+        .subquery("form06_per_unit")
+    )
+    c = unit_closure.c
+    query = (
+        select(c.ancestor_code, per_unit.c.field_code, per_unit.c.name_key,
+               *[func.sum(per_unit.c[col.name]).label(col.name) for col in columns])
+        .select_from(per_unit)
+        .join(unit_closure, and_(c.descendant_code == per_unit.c.unit_code,
+                                 c.portal_code == per_unit.c.portal_code))
+        .group_by(c.ancestor_code, per_unit.c.field_code, per_unit.c.name_key)
+    )
+    merged: dict[tuple[str, str], dict] = {}
+    for row in conn.execute(query).mappings():
+        key = (row["ancestor_code"], row["field_code"])
+        out = merged.setdefault(key, {"ancestor_code": key[0], "field_code": key[1]})
+        name = row["name_key"][1:] if row["name_key"] else None
+        for i in range(len(bounds)):
+            values = {n: int(row[f"{n}_{i}"] or 0) for n in FORM06_COUNTS if n not in (
+                "open_within_deadline",)}
+            values["open_within_deadline"] = int(row[f"open_{i}"] or 0) - values["open_overdue"]
+            for n, v in values.items():
+                out[f"{n}_{i}"] = out.get(f"{n}_{i}", 0) + v
+            current = out.get(f"field_name_{i}")
+            if name is not None and any(values.values()) and (current is None or name < current):
+                out[f"field_name_{i}"] = name
+            out.setdefault(f"field_name_{i}", None)
+    return list(merged.values())
+
+
 def form06_rows(units, counts, *, as_of: date, periods: Sequence[Period], run_id,
                 computed_at) -> list[dict]:
     """Rows of mart_form06 from the aggregated counts: per unit and period, the total row
@@ -164,12 +224,19 @@ def form06_rows(units, counts, *, as_of: date, periods: Sequence[Period], run_id
 
 def compute_form06(conn: Connection, *, portal_codes: Sequence[str], as_of: date,
                    run_id: str | None, computed_at: datetime | None,
-                   periods: Sequence[Period] | None = None) -> int:
-    """Replace Biểu 06 rows of (`as_of`, each portal); return how many rows were written."""
+                   periods: Sequence[Period] | None = None, incremental: bool = True) -> int:
+    """Replace Biểu 06 rows of (`as_of`, each portal); return how many rows were written.
+    `incremental`: count from the aggregates of egov.aggregates (brought up to date first),
+    else from fct_dossier directly (the same figures)."""
     portal_codes = list(dict.fromkeys(portal_codes))
     if not portal_codes:
         return 0
     periods = list(periods or form06_periods(as_of))
+    incremental = incremental and all(p.start.day == 1 for p in periods)
+    if incremental:
+        from egov.aggregates import refresh
+
+        refresh(conn, portal_codes)
     conn.execute(delete(mart_form06).where(
         mart_form06.c.as_of_date == literal(as_of, Date),
         mart_form06.c.portal_code.in_(portal_codes)))
@@ -179,8 +246,11 @@ def compute_form06(conn: Connection, *, portal_codes: Sequence[str], as_of: date
         .order_by(dim_unit.c.portal_code, dim_unit.c.unit_code)).all()
     if not units:
         return 0
-    query = form06_counts_query(portal_codes, periods, as_of, dialect=conn.dialect.name)
-    counts = conn.execute(query).mappings().all()
+    if incremental:
+        counts = aggregate_form06_counts(conn, portal_codes, periods, as_of)
+    else:
+        query = form06_counts_query(portal_codes, periods, as_of, dialect=conn.dialect.name)
+        counts = conn.execute(query).mappings().all()
     rows = form06_rows(units, counts, as_of=as_of, periods=periods, run_id=run_id,
                        computed_at=computed_at)
     conn.execute(insert(mart_form06), rows)

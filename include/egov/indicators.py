@@ -49,6 +49,8 @@ from sqlalchemy import (
 from egov.indicator_codes import ALL_INDICATORS, CATALOG_INDICATORS, RECORD_INDICATORS
 from egov.periods import Period
 from egov.warehouse.schema import (
+    agg_dossier_day,
+    agg_procedure_day,
     dim_procedure,
     dim_unit,
     fct_dossier,
@@ -225,7 +227,7 @@ def record_counts_query(portal_codes: Sequence[str], bounds: list[tuple]):
 # -------------------------------------------------------------------------------- catalogue
 
 
-def catalog_counts_query(portal_codes: Sequence[str], bounds: list[tuple]):
+def catalog_counts_query(portal_codes: Sequence[str], bounds: list[tuple], active=None):
     """Per ancestor unit: the catalogue measures, `active_<i>` / `active_online_<i>` per period.
 
     Procedures of U: distinct procedures with a `procedure_unit` row naming a unit of U.
@@ -257,7 +259,8 @@ def catalog_counts_query(portal_codes: Sequence[str], bounds: list[tuple]):
         .where(pu.portal_code.in_(portal_codes))
         .subquery("procs")
     )
-    active = _active_procedures(portal_codes, bounds)
+    if active is None:
+        active = _active_procedures(portal_codes, bounds)
     online = procs.c.service_level.in_(("3", "4"))
     full_online = procs.c.service_level == "4"
     eligible = procs.c.full_online_eligible == true()
@@ -329,6 +332,89 @@ def _active_procedures(portal_codes: Sequence[str], bounds: list[tuple]):
                 c.portal_code == per_unit.c.portal_code,
             ),
         )
+        .group_by(c.ancestor_code, per_unit.c.portal_code, per_unit.c.procedure_code)
+        .subquery("active_procs")
+    )
+
+
+def aggregate_record_counts_query(portal_codes: Sequence[str], bounds: list[tuple]):
+    """`record_counts_query` read from agg_dossier_day (egov.aggregates): per ancestor unit,
+    `<measure>_<i>`, with `overdue_<i>` in place of `open_within_<i>` (= open − overdue)."""
+    from egov import aggregates as agg
+
+    a = agg_dossier_day.c
+    columns = []
+    for i, (s, e, m) in enumerate(bounds):
+        period = agg.in_range(a, s, e, m)
+        for name, (kind, measure) in AGG_RECORD_MEASURES.items():
+            columns.append(agg.summed(a, kind, a[measure], period).label(f"{name}_{i}"))
+        open_, overdue = agg.open_at(a, e, m)
+        columns += [open_.label(f"open_{i}"), overdue.label(f"overdue_{i}")]
+    per_unit = (
+        select(a.portal_code, a.unit_code, *columns)
+        .where(a.portal_code.in_(portal_codes), agg.scanned(a, bounds))
+        .group_by(a.portal_code, a.unit_code)
+        .subquery("per_unit")
+    )
+    c = unit_closure.c
+    sums = [func.sum(per_unit.c[col.name]).label(col.name) for col in columns]
+    return (
+        select(c.ancestor_code, *sums)
+        .select_from(per_unit)
+        .join(unit_closure, and_(c.descendant_code == per_unit.c.unit_code,
+                                 c.portal_code == per_unit.c.portal_code))
+        .group_by(c.ancestor_code)
+    )
+
+
+# snapshot measure -> (agg_dossier_day kind, column)
+AGG_RECORD_MEASURES = {
+    "received": ("r", "n"),
+    "received_online": ("r", "online"),
+    "received_full_online": ("r", "full_online"),
+    "received_postal": ("r", "postal"),
+    "received_fee": ("r", "fee"),
+    "received_fee_paid_online": ("r", "fee_paid_online"),
+    "received_digitized": ("r", "digitized"),
+    "resolved": ("e", "resolved"),
+    "resolved_on_time": ("e", "on_time"),
+    "resolved_postal": ("e", "postal"),
+    "resolved_e_result": ("e", "e_result"),
+    "resolved_cert": ("e", "cert"),
+    "resolved_cert_e_result": ("e", "cert_e_result"),
+    "resolved_rated": ("e", "rated"),
+    "resolved_satisfied": ("e", "satisfied"),
+}
+
+
+def _aggregate_active_procedures(portal_codes: Sequence[str], bounds: list[tuple]):
+    """`_active_procedures` read from agg_procedure_day."""
+    from egov import aggregates as agg
+
+    a = agg_procedure_day.c
+    received = [
+        func.max(_flag(and_(agg.in_range(a, s, e, m), a.n > 0))).label(f"active_{i}")
+        for i, (s, e, m) in enumerate(bounds)
+    ]
+    first = min(s.value for s, _, _ in bounds)
+    per_unit = (
+        select(a.portal_code, a.unit_code, a.procedure_code, *received)
+        .where(a.portal_code.in_(portal_codes), a.day >= _date_param("first_start", first),
+               agg.scanned(a, bounds))
+        .group_by(a.portal_code, a.unit_code, a.procedure_code)
+        .subquery("received_procs")
+    )
+    c = unit_closure.c
+    return (
+        select(
+            c.ancestor_code,
+            per_unit.c.portal_code,
+            per_unit.c.procedure_code,
+            *[func.max(per_unit.c[col.name]).label(col.name) for col in received],
+        )
+        .select_from(per_unit)
+        .join(unit_closure, and_(c.descendant_code == per_unit.c.unit_code,
+                                 c.portal_code == per_unit.c.portal_code))
         .group_by(c.ancestor_code, per_unit.c.portal_code, per_unit.c.procedure_code)
         .subquery("active_procs")
     )
@@ -416,11 +502,14 @@ def compute_snapshots(
     periods: Sequence[Period],
     run_id: str | None,
     computed_at: datetime | None,
+    incremental: bool = True,
 ) -> int:
     """Replace the snapshots of (`as_of`, each portal) and return how many rows were written.
 
     Every unit of `dim_unit` of each portal gets, for every indicator and every period, one
-    row (periods are cut at `as_of`). Runs inside the caller's transaction.
+    row (periods are cut at `as_of`). Runs inside the caller's transaction. `incremental`
+    (the default) brings the aggregates of egov.aggregates up to date and counts from them;
+    False counts from fct_dossier directly (the same figures).
     """
     portal_codes = list(dict.fromkeys(portal_codes))
     periods = list(dict.fromkeys(periods))
@@ -429,6 +518,11 @@ def compute_snapshots(
     for period in periods:
         if period.start > as_of:
             raise ValueError(f"period {period} starts after as-of day {as_of}")
+    incremental = incremental and all(p.start.day == 1 for p in periods)
+    if incremental:
+        from egov.aggregates import refresh
+
+        refresh(conn, portal_codes)
     conn.execute(
         delete(mart_indicator_snapshot).where(
             mart_indicator_snapshot.c.as_of_date == literal(as_of, Date),
@@ -442,9 +536,23 @@ def compute_snapshots(
     ).all()
     if not units or not periods:
         return 0
-    bounds = _period_bounds(periods, as_of)
-    record_counts = _fetch_by_unit(conn, record_counts_query(portal_codes, bounds))
-    catalog_counts = _fetch_by_unit(conn, catalog_counts_query(portal_codes, bounds))
+    if incremental:
+        from egov.aggregates import period_params
+
+        agg_bounds = period_params(periods, as_of, "p")
+        record_counts = _fetch_by_unit(
+            conn, aggregate_record_counts_query(portal_codes, agg_bounds))
+        for counts in record_counts.values():
+            for i in range(len(periods)):
+                counts[f"open_within_{i}"] = counts[f"open_{i}"] - counts.pop(f"overdue_{i}")
+        bounds = [(s, e) for s, e, _ in agg_bounds]
+        active = _aggregate_active_procedures(portal_codes, agg_bounds)
+        catalog_counts = _fetch_by_unit(
+            conn, catalog_counts_query(portal_codes, bounds, active=active))
+    else:
+        bounds = _period_bounds(periods, as_of)
+        record_counts = _fetch_by_unit(conn, record_counts_query(portal_codes, bounds))
+        catalog_counts = _fetch_by_unit(conn, catalog_counts_query(portal_codes, bounds))
     rows = snapshot_rows(
         units, record_counts, catalog_counts,
         as_of=as_of, periods=periods, run_id=run_id, computed_at=computed_at,
