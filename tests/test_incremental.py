@@ -110,7 +110,7 @@ def test_nights_of_changes_equal_a_full_recompute(warehouse, world):
     with warehouse.connect() as conn:
         folded = _nonzero_aggregates(conn)
     with warehouse.begin() as conn:
-        rebuild(conn, [PORTAL])
+        rebuild(conn, [PORTAL], daily_from=NIGHTS[-1])
     with warehouse.connect() as conn:
         assert _nonzero_aggregates(conn) == folded
 
@@ -124,12 +124,12 @@ def test_a_night_logs_only_the_changed_records(warehouse, world):
     clock = datetime(2025, 3, 29, 20, 0)
     with warehouse.begin() as conn:
         _load(conn, world, clock)
-        first = refresh(conn, [PORTAL])
+        first = refresh(conn, [PORTAL], as_of=NIGHTS[0])
     assert first[PORTAL]["rebuilt"]  # never built: one pass over fct_dossier
     with warehouse.begin() as conn:
         assert conn.scalar(sa.select(sa.func.count()).select_from(agg_state)) == 1
         _load(conn, world, clock)  # the same versions again: nothing counted changes
-        assert refresh(conn, [PORTAL]) == {PORTAL: {"rebuilt": False, "log_rows": 0}}
+        assert refresh(conn, [PORTAL], as_of=NIGHTS[0]) == {PORTAL: {"rebuilt": False, "log_rows": 0}}
     f = fct_dossier.c
     with warehouse.begin() as conn:
         open_codes = conn.execute(
@@ -139,7 +139,7 @@ def test_a_night_logs_only_the_changed_records(warehouse, world):
                      .values(status=9, ended_date=date(2025, 3, 29)))
         conn.execute(sa.update(fct_dossier).where(f.dossier_code.in_(open_codes))
                      .values(run_id="other"))  # not a counted column: not logged
-        stats = refresh(conn, [PORTAL])
+        stats = refresh(conn, [PORTAL], as_of=NIGHTS[0])
     assert stats == {PORTAL: {"rebuilt": False, "log_rows": 2 * len(open_codes)}}
     assert len(open_codes) == 3
     full = _marts(warehouse, NIGHTS[0], incremental=False)

@@ -37,7 +37,6 @@ from sqlalchemy import (
 from egov.periods import Period, period_containing
 from egov.warehouse.schema import (
     FORM06_COUNTS,
-    agg_dossier_day,
     dim_unit,
     fct_dossier,
     mart_form06,
@@ -136,60 +135,39 @@ def form06_counts_query(portal_codes: Sequence[str], periods: Sequence[Period], 
 
 def aggregate_form06_counts(conn: Connection, portal_codes: Sequence[str],
                             periods: Sequence[Period], as_of: date) -> list[dict]:
-    """The rows of `form06_counts_query`, read from agg_dossier_day (egov.aggregates): summed
-    per (ancestor, field, name) in SQL, then per (ancestor, field) here, the field name being
-    the smallest name (by code point) with a count that is not zero in the period."""
+    """The rows of `form06_counts_query`, summed from agg_dossier_day (egov.aggregates) per
+    (ancestor, field, name), then per (ancestor, field) here: the field name is the smallest
+    name (by code point) with a count that is not zero in the period."""
     from egov import aggregates as agg
 
-    a = agg_dossier_day.c
-    bounds = agg.period_params(periods, as_of, "f")
-    columns = []
-    for i, (s, e, m) in enumerate(bounds):
-        period = agg.in_range(a, s, e, m)
-        carried = agg.before(a, s)
-        open_, overdue = agg.open_at(a, e, m)
-        columns += [
-            agg.summed(a, "r", a.online, period).label(f"received_online_{i}"),
-            agg.summed(a, "r", a.n - a.online, period).label(f"received_in_person_or_postal_{i}"),
-            (agg.summed(a, "r", a.n, carried) - agg.summed(a, "b", a.n, carried)
-             ).label(f"carried_over_{i}"),
-            agg.summed(a, "e", a.early, period).label(f"resolved_early_{i}"),
-            agg.summed(a, "e", a.on_day, period).label(f"resolved_on_time_{i}"),
-            agg.summed(a, "e", a.late, period).label(f"resolved_late_{i}"),
-            agg.summed(a, "e", a.withdrawn, period).label(f"withdrawn_or_stopped_{i}"),
-            open_.label(f"open_{i}"),
-            overdue.label(f"open_overdue_{i}"),
-        ]
-    per_unit = (
-        select(a.portal_code, a.unit_code, a.field_code, a.name_key, *columns)
-        .where(a.portal_code.in_(portal_codes), agg.scanned(a, bounds))
-        .group_by(a.portal_code, a.unit_code, a.field_code, a.name_key)
-        .subquery("form06_per_unit")
-    )
-    c = unit_closure.c
-    query = (
-        select(c.ancestor_code, per_unit.c.field_code, per_unit.c.name_key,
-               *[func.sum(per_unit.c[col.name]).label(col.name) for col in columns])
-        .select_from(per_unit)
-        .join(unit_closure, and_(c.descendant_code == per_unit.c.unit_code,
-                                 c.portal_code == per_unit.c.portal_code))
-        .group_by(c.ancestor_code, per_unit.c.field_code, per_unit.c.name_key)
-    )
+    segments = agg.Segments(periods, as_of)
+    sums = agg.segment_sums(conn, portal_codes, segments, keys=("field_code", "name_key"))
     merged: dict[tuple[str, str], dict] = {}
-    for row in conn.execute(query).mappings():
-        key = (row["ancestor_code"], row["field_code"])
-        out = merged.setdefault(key, {"ancestor_code": key[0], "field_code": key[1]})
-        name = row["name_key"][1:] if row["name_key"] else None
-        for i in range(len(bounds)):
-            values = {n: int(row[f"{n}_{i}"] or 0) for n in FORM06_COUNTS if n not in (
-                "open_within_deadline",)}
-            values["open_within_deadline"] = int(row[f"open_{i}"] or 0) - values["open_overdue"]
+    for (unit, field, name_key), cells in sums.items():
+        out = merged.setdefault((unit, field), {"ancestor_code": unit, "field_code": field})
+        name = name_key[1:] if name_key else None
+        for i in range(len(periods)):
+            within, before = segments.within(i), segments.before(i)
+            open_, overdue = agg.open_at(cells, segments.up_to(i))
+            received = agg.total(cells, "r", "n", within)
+            online = agg.total(cells, "r", "online", within)
+            values = {
+                "received_online": online,
+                "received_in_person_or_postal": received - online,
+                "carried_over": (agg.total(cells, "r", "n", before)
+                                 - agg.total(cells, "b", "n", before)),
+                "resolved_early": agg.total(cells, "e", "early", within),
+                "resolved_on_time": agg.total(cells, "e", "on_day", within),
+                "resolved_late": agg.total(cells, "e", "late", within),
+                "withdrawn_or_stopped": agg.total(cells, "e", "withdrawn", within),
+                "open_within_deadline": open_ - overdue,
+                "open_overdue": overdue,
+            }
             for n, v in values.items():
                 out[f"{n}_{i}"] = out.get(f"{n}_{i}", 0) + v
-            current = out.get(f"field_name_{i}")
+            current = out.setdefault(f"field_name_{i}", None)
             if name is not None and any(values.values()) and (current is None or name < current):
                 out[f"field_name_{i}"] = name
-            out.setdefault(f"field_name_{i}", None)
     return list(merged.values())
 
 
@@ -236,7 +214,7 @@ def compute_form06(conn: Connection, *, portal_codes: Sequence[str], as_of: date
     if incremental:
         from egov.aggregates import refresh
 
-        refresh(conn, portal_codes)
+        refresh(conn, portal_codes, as_of=as_of)
     conn.execute(delete(mart_form06).where(
         mart_form06.c.as_of_date == literal(as_of, Date),
         mart_form06.c.portal_code.in_(portal_codes)))

@@ -49,7 +49,6 @@ from sqlalchemy import (
 from egov.indicator_codes import ALL_INDICATORS, CATALOG_INDICATORS, RECORD_INDICATORS
 from egov.periods import Period
 from egov.warehouse.schema import (
-    agg_dossier_day,
     agg_procedure_day,
     dim_procedure,
     dim_unit,
@@ -337,34 +336,24 @@ def _active_procedures(portal_codes: Sequence[str], bounds: list[tuple]):
     )
 
 
-def aggregate_record_counts_query(portal_codes: Sequence[str], bounds: list[tuple]):
-    """`record_counts_query` read from agg_dossier_day (egov.aggregates): per ancestor unit,
-    `<measure>_<i>`, with `overdue_<i>` in place of `open_within_<i>` (= open − overdue)."""
+def aggregate_record_counts(conn: Connection, portal_codes: Sequence[str],
+                            periods: Sequence[Period], as_of: date) -> dict[str, dict[str, int]]:
+    """What `record_counts_query` returns, summed from agg_dossier_day (egov.aggregates):
+    per ancestor unit, `<measure>_<period index>`."""
     from egov import aggregates as agg
 
-    a = agg_dossier_day.c
-    columns = []
-    for i, (s, e, m) in enumerate(bounds):
-        period = agg.in_range(a, s, e, m)
-        for name, (kind, measure) in AGG_RECORD_MEASURES.items():
-            columns.append(agg.summed(a, kind, a[measure], period).label(f"{name}_{i}"))
-        open_, overdue = agg.open_at(a, e, m)
-        columns += [open_.label(f"open_{i}"), overdue.label(f"overdue_{i}")]
-    per_unit = (
-        select(a.portal_code, a.unit_code, *columns)
-        .where(a.portal_code.in_(portal_codes), agg.scanned(a, bounds))
-        .group_by(a.portal_code, a.unit_code)
-        .subquery("per_unit")
-    )
-    c = unit_closure.c
-    sums = [func.sum(per_unit.c[col.name]).label(col.name) for col in columns]
-    return (
-        select(c.ancestor_code, *sums)
-        .select_from(per_unit)
-        .join(unit_closure, and_(c.descendant_code == per_unit.c.unit_code,
-                                 c.portal_code == per_unit.c.portal_code))
-        .group_by(c.ancestor_code)
-    )
+    segments = agg.Segments(periods, as_of)
+    out = {}
+    for (unit,), cells in agg.segment_sums(conn, portal_codes, segments).items():
+        counts = {}
+        for i in range(len(periods)):
+            within, up_to = segments.within(i), segments.up_to(i)
+            for name, (kind, measure) in AGG_RECORD_MEASURES.items():
+                counts[f"{name}_{i}"] = agg.total(cells, kind, measure, within)
+            open_, overdue = agg.open_at(cells, up_to)
+            counts[f"open_{i}"], counts[f"open_within_{i}"] = open_, open_ - overdue
+        out[unit] = counts
+    return out
 
 
 # snapshot measure -> (agg_dossier_day kind, column)
@@ -522,7 +511,7 @@ def compute_snapshots(
     if incremental:
         from egov.aggregates import refresh
 
-        refresh(conn, portal_codes)
+        refresh(conn, portal_codes, as_of=as_of)
     conn.execute(
         delete(mart_indicator_snapshot).where(
             mart_indicator_snapshot.c.as_of_date == literal(as_of, Date),
@@ -540,11 +529,7 @@ def compute_snapshots(
         from egov.aggregates import period_params
 
         agg_bounds = period_params(periods, as_of, "p")
-        record_counts = _fetch_by_unit(
-            conn, aggregate_record_counts_query(portal_codes, agg_bounds))
-        for counts in record_counts.values():
-            for i in range(len(periods)):
-                counts[f"open_within_{i}"] = counts[f"open_{i}"] - counts.pop(f"overdue_{i}")
+        record_counts = aggregate_record_counts(conn, portal_codes, periods, as_of)
         bounds = [(s, e) for s, e, _ in agg_bounds]
         active = _aggregate_active_procedures(portal_codes, agg_bounds)
         catalog_counts = _fetch_by_unit(

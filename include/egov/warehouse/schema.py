@@ -398,6 +398,11 @@ agg_dossier_log = Table(
     Index("ix_agg_dossier_log_portal", "portal_code"),
 )
 
+# Text keys of the aggregates compare by code point (collation "C" on PostgreSQL): fast to
+# sort and index, and the order the smallest field name is taken in.
+_CODE = String(255).with_variant(String(255, collation="C"), "postgresql")
+_KEY_TEXT = Text().with_variant(Text(collation="C"), "postgresql")
+
 # Additive record counts per (portal, grain 'd' day / 'm' month, day, unit, field, name, kind).
 AGG_MEASURES = (
     "n", "online", "full_online", "postal", "fee", "fee_paid_online", "digitized",
@@ -410,9 +415,9 @@ agg_dossier_day = Table(
     Column("portal_code", String(64), nullable=False),
     Column("grain", String(1), nullable=False),
     Column("day", Date, nullable=False),
-    Column("unit_code", String(255), nullable=False),
-    Column("field_code", Text, nullable=False),
-    Column("name_key", Text, nullable=False),
+    Column("unit_code", _CODE, nullable=False),
+    Column("field_code", _KEY_TEXT, nullable=False),
+    Column("name_key", _KEY_TEXT, nullable=False),
     Column("kind", String(1), nullable=False),
     *[Column(name, Integer, nullable=False) for name in AGG_MEASURES],
     PrimaryKeyConstraint("portal_code", "grain", "day", "unit_code", "field_code", "name_key",
@@ -426,16 +431,18 @@ agg_procedure_day = Table(
     Column("portal_code", String(64), nullable=False),
     Column("grain", String(1), nullable=False),
     Column("day", Date, nullable=False),
-    Column("unit_code", String(255), nullable=False),
-    Column("procedure_code", String(255), nullable=False),
+    Column("unit_code", _CODE, nullable=False),
+    Column("procedure_code", _CODE, nullable=False),
     Column("n", Integer, nullable=False),
     PrimaryKeyConstraint("portal_code", "grain", "day", "unit_code", "procedure_code"),
 )
 
-# Portals whose aggregates are built (no row: rebuilt from fct_dossier at the next compute).
+# Portals whose aggregates are built (no row: rebuilt from fct_dossier at the next compute);
+# day rows (grain 'd') are kept from `daily_from` on, month rows for all history.
 agg_state = Table(
     "agg_state",
     metadata,
     Column("portal_code", String(64), primary_key=True),
     Column("built_at", DateTime, nullable=False),
+    Column("daily_from", Date, nullable=False),
 )

@@ -78,6 +78,9 @@ def _sqlite_trigger(event: str) -> str:
 
 
 def upgrade() -> None:
+    postgres = op.get_bind().dialect.name == "postgresql"
+    code = sa.String(255, collation="C") if postgres else sa.String(255)
+    key_text = sa.Text(collation="C") if postgres else sa.Text()
     op.create_table(
         "agg_dossier_log",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
@@ -109,9 +112,9 @@ def upgrade() -> None:
         sa.Column("portal_code", sa.String(64), nullable=False),
         sa.Column("grain", sa.String(1), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
-        sa.Column("unit_code", sa.String(255), nullable=False),
-        sa.Column("field_code", sa.Text(), nullable=False),
-        sa.Column("name_key", sa.Text(), nullable=False),
+        sa.Column("unit_code", code, nullable=False),
+        sa.Column("field_code", key_text, nullable=False),
+        sa.Column("name_key", key_text, nullable=False),
         sa.Column("kind", sa.String(1), nullable=False),
         *[sa.Column(name, sa.Integer(), nullable=False) for name in MEASURES],
         sa.PrimaryKeyConstraint("portal_code", "grain", "day", "unit_code", "field_code",
@@ -122,8 +125,8 @@ def upgrade() -> None:
         sa.Column("portal_code", sa.String(64), nullable=False),
         sa.Column("grain", sa.String(1), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
-        sa.Column("unit_code", sa.String(255), nullable=False),
-        sa.Column("procedure_code", sa.String(255), nullable=False),
+        sa.Column("unit_code", code, nullable=False),
+        sa.Column("procedure_code", code, nullable=False),
         sa.Column("n", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("portal_code", "grain", "day", "unit_code", "procedure_code"),
     )
@@ -131,9 +134,10 @@ def upgrade() -> None:
         "agg_state",
         sa.Column("portal_code", sa.String(64), nullable=False),
         sa.Column("built_at", sa.DateTime(), nullable=False),
+        sa.Column("daily_from", sa.Date(), nullable=False),
         sa.PrimaryKeyConstraint("portal_code"),
     )
-    if op.get_bind().dialect.name == "postgresql":
+    if postgres:
         for event in EVENTS:
             op.execute(_pg_function(event))
             op.execute(_pg_trigger(event))
