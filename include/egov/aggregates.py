@@ -161,7 +161,9 @@ def _aggregate_selects(source, sign, portal_codes: Sequence[str], dialect: str,
                        unit.label("unit_code"), field.label("field_code"),
                        name_key.label("name_key"), literal(kind).label("kind"), *sums)
                 .where(rows)
-                .group_by(f.portal_code, key, unit, field, name_key))
+                .group_by(f.portal_code, key, unit, field, name_key)
+                .having(or_(*[func.sum(case((measures[m], sign), else_=_ZERO)) != 0
+                              for m in measures])))  # images that cancel add nothing
     received = and_(mine, f.status.not_in(NOT_RECEIVED), f.received_date.is_not(None),
                     f.procedure_code.is_not(None))
     proc_rows = []
@@ -174,7 +176,8 @@ def _aggregate_selects(source, sign, portal_codes: Sequence[str], dialect: str,
                    unit.label("unit_code"), proc.label("procedure_code"),
                    func.sum(sign).label("n"))
             .where(rows)
-            .group_by(f.portal_code, key, unit, proc))
+            .group_by(f.portal_code, key, unit, proc)
+            .having(func.sum(sign) != 0))
     return union_all(*day_rows), union_all(*proc_rows)
 
 
