@@ -235,6 +235,10 @@ received record if older). Clears their log rows."""
     daily_from = month_start(daily_from)
     for table in (agg_dossier_day, agg_procedure_day, agg_dossier_log, agg_state):
         conn.execute(delete(table).where(table.c.portal_code.in_(portal_codes)))
+    if conn.dialect.name == "postgresql" and conn.scalar(
+            select(literal(1)).select_from(agg_dossier_log).limit(1)) is None:
+        # after a bulk load the emptied log is mostly dead rows: give its space back
+        conn.execute(text("TRUNCATE agg_dossier_log"))
     days, procs = _aggregate_selects(fct_dossier, _ONE, portal_codes, conn.dialect.name,
                                      dict.fromkeys(portal_codes, daily_from))
     _add_into(conn, agg_dossier_day, days, AGG_MEASURES, conflicts=False)
