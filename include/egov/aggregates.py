@@ -5,7 +5,8 @@
 night plus units × days of the periods, not the warehouse's history:
 
 * `agg_dossier_day`: additive record counts per (portal, grain, day, unit, field, name, kind),
-  at two grains: `d` (the day itself) and `m` (its month, day = the month's first day). The
+  at three grains: `d` (the day itself), `m` (its month) and `y` (its year; day = the first
+  day of the month or year). The
   kinds and the day they are keyed by (r = received_date, e = ended_date, due = due_date):
   `r` RECEIVED-type records (status not in {1, 3}) by r; `e` records with status 7–10 by e;
   `b` by max(r, e); `c` by max(r, due + 1); `d` by max(r, due + 1, e). OPEN_AT_END at a day E
@@ -76,6 +77,12 @@ def _month_start(col, dialect: str):
     if dialect == "postgresql":
         return cast(func.date_trunc("month", cast(col, DateTime)), Date)
     return func.date(col, literal_column("'start of month'"))
+
+
+def _year_start(col, dialect: str):
+    if dialect == "postgresql":
+        return cast(func.date_trunc("year", cast(col, DateTime)), Date)
+    return func.date(col, literal_column("'start of year'"))
 
 
 def _next_day(col, dialect: str):
@@ -151,8 +158,9 @@ def _aggregate_selects(source, sign, portal_codes: Sequence[str], dialect: str,
 
     day_rows = []
     for kind, (where, day, measures) in _kinds(f, dialect).items():
-        for grain in ("d", "m"):
-            key = day if grain == "d" else _month_start(day, dialect)
+        for grain in ("d", "m", "y"):
+            key = {"d": day, "m": _month_start(day, dialect),
+                   "y": _year_start(day, dialect)}[grain]
             sums = [func.sum(case((measures[m], sign), else_=_ZERO)).label(m)
                     if m in measures else _ZERO.label(m) for m in AGG_MEASURES]
             rows = and_(mine, where, recent(day)) if grain == "d" else and_(mine, where)
@@ -331,8 +339,10 @@ class Segments:
     bounds, so SQL sums each measure once per segment (a plain GROUP BY) and every period's
     range, prefix (≤ cut end) and "before start" sum is a sum of whole segments, in Python.
 
-    Month segment k holds the month rows with bounds[k-1] ≤ day < bounds[k] (k = 0: all
-    before bounds[0]); segment −1 the day rows of the running month (month start .. as-of)."""
+    Month segment k holds the month rows with bounds[k-1] ≤ day < bounds[k]; segment 0 all
+    before bounds[0] (from year rows when bounds[0] is a year's first day, as with every
+    snapshot and Biểu 06 run: the year period is always among them); segment −1 the day rows
+    of the running month (month start .. as-of)."""
 
     DAY = -1
 
@@ -358,9 +368,13 @@ class Segments:
     def where(self, a):
         """The rows any segment holds (month rows of kind 'e' only from the first start on:
         no prefix sum reads them)."""
-        first = bindparam("seg_first", min(s for s, _, _ in self.periods), type_=Date)
+        first = bindparam("seg_first", self.bounds[0], type_=Date)
         last = bindparam("seg_last", self.bounds[-1], type_=Date)
-        rows = [and_(a.grain == "m", a.day < last, or_(a.kind != "e", a.day >= first))]
+        if self.bounds[0].month == 1:  # segment 0 (before a year's start) from year rows
+            rows = [and_(a.grain == "y", a.day < first, a.kind != "e"),
+                    and_(a.grain == "m", a.day >= first, a.day < last)]
+        else:
+            rows = [and_(a.grain == "m", a.day < last, or_(a.kind != "e", a.day >= first))]
         for k, (m, e) in enumerate(self.days):
             rows.append(and_(a.grain == "d", a.day >= bindparam(f"seg_dm{k}", m, type_=Date),
                              a.day <= bindparam(f"seg_de{k}", e, type_=Date)))

@@ -403,7 +403,7 @@ agg_dossier_log = Table(
 _CODE = String(255).with_variant(String(255, collation="C"), "postgresql")
 _KEY_TEXT = Text().with_variant(Text(collation="C"), "postgresql")
 
-# Additive record counts per (portal, grain 'd' day / 'm' month, day, unit, field, name, kind).
+# Additive record counts per (portal, grain 'd' day / 'm' month / 'y' year, day, unit, field, name, kind).
 AGG_MEASURES = (
     "n", "online", "full_online", "postal", "fee", "fee_paid_online", "digitized",
     "resolved", "on_time", "e_result", "cert", "cert_e_result", "rated", "satisfied",
