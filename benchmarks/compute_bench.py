@@ -59,21 +59,19 @@ def main(argv=None) -> int:
     parser.add_argument("--changes", type=int, default=20_000)
     parser.add_argument("--url", default="postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument("--database", help="reuse this database filled by an earlier --keep run")
     args = parser.parse_args(argv)
 
-    from egov.aggregates import rebuild
-    from egov.form06 import compute_form06
-    from egov.indicators import compute_snapshots
-    from egov.periods import snapshot_periods
     from egov.simulator.world import build_world
     from egov.warehouse.db import make_engine
     from egov.warehouse.load import replace_catalogue, replace_units
     from egov.warehouse.migrations import upgrade
 
-    name = f"egov_bench_{uuid.uuid4().hex[:8]}"
+    name = args.database or f"egov_bench_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(args.url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    if not args.database:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     url = sa.make_url(args.url).set(database=name)
     engine = make_engine(url.render_as_string(hide_password=False))
     figures = []
@@ -86,9 +84,17 @@ def main(argv=None) -> int:
         return out
 
     try:
+        now = datetime(2025, 12, 31)
+        with engine.begin() as conn:
+            units = conn.scalar(sa.text("SELECT count(*) FROM bench_unit")) if args.database else 0
+            procs = conn.scalar(sa.text("SELECT count(*) FROM bench_proc")) if args.database else 0
+            records = conn.scalar(sa.text("SELECT count(*) FROM fct_dossier")) if args.database \
+                else args.records
+        if args.database:
+            print(f"{records} records, {units} units, {procs} procedures; as of {AS_OF}")
+            return _measure(engine, args, now, timed)
         upgrade(engine)
         world = build_world(seed=1, scale=100, clock=datetime(2025, 12, 31, 20, 0))
-        now = datetime(2025, 12, 31)
         with engine.begin() as conn:
             replace_units(conn, PORTAL, world.units(PORTAL), run_id="bench", now=now)
             replace_catalogue(conn, PORTAL, world.procedures(PORTAL), run_id="bench", now=now)
@@ -115,40 +121,49 @@ def main(argv=None) -> int:
                 conn.execute(sa.text("ANALYZE"))
 
         timed("insert records (triggers log them)", fill)
-
-        def build():
-            with engine.begin() as conn:
-                rebuild(conn, [PORTAL])
-                conn.execute(sa.text("ANALYZE"))
-
-        timed("aggregates: first build (rebuild)", build)
-        periods = snapshot_periods(AS_OF, {2024, 2025})
-
-        def compute(incremental):
-            def run():
-                with engine.begin() as conn:
-                    compute_snapshots(conn, portal_codes=[PORTAL], as_of=AS_OF, periods=periods,
-                                      run_id="bench", computed_at=now, incremental=incremental)
-                    compute_form06(conn, portal_codes=[PORTAL], as_of=AS_OF, run_id="bench",
-                                   computed_at=now, incremental=incremental)
-            return run
-
-        timed("compute, full (incremental=False)", compute(False))
-        timed("compute, incremental, nothing changed", compute(True))
-
-        def change():
-            with engine.begin() as conn:
-                conn.execute(sa.text(CHANGE), {"portal": PORTAL, "as_of": AS_OF, "now": now,
-                                               "n": args.changes})
-
-        timed(f"change {args.changes} records (UPDATE, triggers log them)", change)
-        timed(f"compute, incremental, {args.changes} changed (fold + marts)", compute(True))
+        _measure(engine, args, now, timed)
     finally:
         engine.dispose()
-        if not args.keep:
+        if not args.keep and not args.database:
             with admin.connect() as conn:
                 conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
         admin.dispose()
+    return 0
+
+
+def _measure(engine, args, now, timed) -> int:
+    from egov.aggregates import rebuild
+    from egov.form06 import compute_form06
+    from egov.indicators import compute_snapshots
+    from egov.periods import snapshot_periods
+
+    def build():
+        with engine.begin() as conn:
+            rebuild(conn, [PORTAL], daily_from=AS_OF)
+            conn.execute(sa.text("ANALYZE"))
+
+    timed("aggregates: first build (rebuild)", build)
+    periods = snapshot_periods(AS_OF, {2024, 2025})
+
+    def compute(incremental):
+        def run():
+            with engine.begin() as conn:
+                compute_snapshots(conn, portal_codes=[PORTAL], as_of=AS_OF, periods=periods,
+                                  run_id="bench", computed_at=now, incremental=incremental)
+                compute_form06(conn, portal_codes=[PORTAL], as_of=AS_OF, run_id="bench",
+                               computed_at=now, incremental=incremental)
+        return run
+
+    timed("compute, full (incremental=False)", compute(False))
+    timed("compute, incremental, nothing changed", compute(True))
+
+    def change():
+        with engine.begin() as conn:
+            conn.execute(sa.text(CHANGE), {"portal": PORTAL, "as_of": AS_OF, "now": now,
+                                           "n": args.changes})
+
+    timed(f"change {args.changes} records (UPDATE, triggers log them)", change)
+    timed(f"compute, incremental, {args.changes} changed (fold + marts)", compute(True))
     return 0
 
 
