@@ -11,6 +11,10 @@ one are counted under `field_code` '' (so the field rows add up to the total). E
 the portals gets a total row for every period, zeros included; a field row is written when
 at least one of its counts is not zero. `field_name` is the smallest `TenLinhVuc` among the
 records the row counts.
+
+By default (`incremental=True`) the counts are summed from the aggregates of egov.aggregates
+(same figures; docs/performance.md, "Incremental snapshots"); `form06_counts_query` is the
+full path.
 """
 
 from __future__ import annotations

@@ -20,6 +20,10 @@ rounded exactly from the two integers (`value_pct`).
 
 Records whose unit is not in `unit_closure` count for no unit; procedures of
 `procedure_unit` missing from `dim_procedure` are ignored.
+
+By default (`incremental=True`) the record counts and the active procedures are summed from
+the aggregates of egov.aggregates instead of fct_dossier (same figures; docs/performance.md,
+"Incremental snapshots"); the queries above are the full path (`incremental=False`).
 """
 
 from __future__ import annotations
