@@ -11,6 +11,10 @@ one are counted under `field_code` '' (so the field rows add up to the total). E
 the portals gets a total row for every period, zeros included; a field row is written when
 at least one of its counts is not zero. `field_name` is the smallest `TenLinhVuc` among the
 records the row counts.
+
+By default (`incremental=True`) the counts are summed from the aggregates of egov.aggregates
+(same figures; docs/performance.md, "Incremental snapshots"); `form06_counts_query` is the
+full path.
 """
 
 from __future__ import annotations
@@ -133,6 +137,44 @@ def form06_counts_query(portal_codes: Sequence[str], periods: Sequence[Period], 
     )
 
 
+def aggregate_form06_counts(conn: Connection, portal_codes: Sequence[str],
+                            periods: Sequence[Period], as_of: date) -> list[dict]:
+    """The rows of `form06_counts_query`, summed from agg_dossier_day (egov.aggregates) per
+    (ancestor, field, name), then per (ancestor, field) here: the field name is the smallest
+    name (by code point) with a count that is not zero in the period."""
+    from egov import aggregates as agg
+
+    segments = agg.Segments(periods, as_of)
+    sums = agg.segment_sums(conn, portal_codes, segments, keys=("field_code", "name_key"))
+    merged: dict[tuple[str, str], dict] = {}
+    for (unit, field, name_key), cells in sums.items():
+        out = merged.setdefault((unit, field), {"ancestor_code": unit, "field_code": field})
+        name = name_key[1:] if name_key else None
+        for i in range(len(periods)):
+            within, before = segments.within(i), segments.before(i)
+            open_, overdue = agg.open_at(cells, segments.up_to(i))
+            received = agg.total(cells, "r", "n", within)
+            online = agg.total(cells, "r", "online", within)
+            values = {
+                "received_online": online,
+                "received_in_person_or_postal": received - online,
+                "carried_over": (agg.total(cells, "r", "n", before)
+                                 - agg.total(cells, "b", "n", before)),
+                "resolved_early": agg.total(cells, "e", "early", within),
+                "resolved_on_time": agg.total(cells, "e", "on_day", within),
+                "resolved_late": agg.total(cells, "e", "late", within),
+                "withdrawn_or_stopped": agg.total(cells, "e", "withdrawn", within),
+                "open_within_deadline": open_ - overdue,
+                "open_overdue": overdue,
+            }
+            for n, v in values.items():
+                out[f"{n}_{i}"] = out.get(f"{n}_{i}", 0) + v
+            current = out.setdefault(f"field_name_{i}", None)
+            if name is not None and any(values.values()) and (current is None or name < current):
+                out[f"field_name_{i}"] = name
+    return list(merged.values())
+
+
 def form06_rows(units, counts, *, as_of: date, periods: Sequence[Period], run_id,
                 computed_at) -> list[dict]:
     """Rows of mart_form06 from the aggregated counts: per unit and period, the total row
@@ -164,12 +206,19 @@ def form06_rows(units, counts, *, as_of: date, periods: Sequence[Period], run_id
 
 def compute_form06(conn: Connection, *, portal_codes: Sequence[str], as_of: date,
                    run_id: str | None, computed_at: datetime | None,
-                   periods: Sequence[Period] | None = None) -> int:
-    """Replace Biểu 06 rows of (`as_of`, each portal); return how many rows were written."""
+                   periods: Sequence[Period] | None = None, incremental: bool = True) -> int:
+    """Replace Biểu 06 rows of (`as_of`, each portal); return how many rows were written.
+    `incremental`: count from the aggregates of egov.aggregates (brought up to date first),
+    else from fct_dossier directly (the same figures)."""
     portal_codes = list(dict.fromkeys(portal_codes))
     if not portal_codes:
         return 0
     periods = list(periods or form06_periods(as_of))
+    incremental = incremental and all(p.start.day == 1 for p in periods)
+    if incremental:
+        from egov.aggregates import refresh
+
+        refresh(conn, portal_codes, as_of=as_of)
     conn.execute(delete(mart_form06).where(
         mart_form06.c.as_of_date == literal(as_of, Date),
         mart_form06.c.portal_code.in_(portal_codes)))
@@ -179,8 +228,11 @@ def compute_form06(conn: Connection, *, portal_codes: Sequence[str], as_of: date
         .order_by(dim_unit.c.portal_code, dim_unit.c.unit_code)).all()
     if not units:
         return 0
-    query = form06_counts_query(portal_codes, periods, as_of, dialect=conn.dialect.name)
-    counts = conn.execute(query).mappings().all()
+    if incremental:
+        counts = aggregate_form06_counts(conn, portal_codes, periods, as_of)
+    else:
+        query = form06_counts_query(portal_codes, periods, as_of, dialect=conn.dialect.name)
+        counts = conn.execute(query).mappings().all()
     rows = form06_rows(units, counts, as_of=as_of, periods=periods, run_id=run_id,
                        computed_at=computed_at)
     conn.execute(insert(mart_form06), rows)

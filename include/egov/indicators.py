@@ -20,6 +20,10 @@ rounded exactly from the two integers (`value_pct`).
 
 Records whose unit is not in `unit_closure` count for no unit; procedures of
 `procedure_unit` missing from `dim_procedure` are ignored.
+
+By default (`incremental=True`) the record counts and the active procedures are summed from
+the aggregates of egov.aggregates instead of fct_dossier (same figures; docs/performance.md,
+"Incremental snapshots"); the queries above are the full path (`incremental=False`).
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ from sqlalchemy import (
 from egov.indicator_codes import ALL_INDICATORS, CATALOG_INDICATORS, RECORD_INDICATORS
 from egov.periods import Period
 from egov.warehouse.schema import (
+    agg_procedure_day,
     dim_procedure,
     dim_unit,
     fct_dossier,
@@ -225,7 +230,7 @@ def record_counts_query(portal_codes: Sequence[str], bounds: list[tuple]):
 # -------------------------------------------------------------------------------- catalogue
 
 
-def catalog_counts_query(portal_codes: Sequence[str], bounds: list[tuple]):
+def catalog_counts_query(portal_codes: Sequence[str], bounds: list[tuple], active=None):
     """Per ancestor unit: the catalogue measures, `active_<i>` / `active_online_<i>` per period.
 
     Procedures of U: distinct procedures with a `procedure_unit` row naming a unit of U.
@@ -257,7 +262,8 @@ def catalog_counts_query(portal_codes: Sequence[str], bounds: list[tuple]):
         .where(pu.portal_code.in_(portal_codes))
         .subquery("procs")
     )
-    active = _active_procedures(portal_codes, bounds)
+    if active is None:
+        active = _active_procedures(portal_codes, bounds)
     online = procs.c.service_level.in_(("3", "4"))
     full_online = procs.c.service_level == "4"
     eligible = procs.c.full_online_eligible == true()
@@ -329,6 +335,79 @@ def _active_procedures(portal_codes: Sequence[str], bounds: list[tuple]):
                 c.portal_code == per_unit.c.portal_code,
             ),
         )
+        .group_by(c.ancestor_code, per_unit.c.portal_code, per_unit.c.procedure_code)
+        .subquery("active_procs")
+    )
+
+
+def aggregate_record_counts(conn: Connection, portal_codes: Sequence[str],
+                            periods: Sequence[Period], as_of: date) -> dict[str, dict[str, int]]:
+    """What `record_counts_query` returns, summed from agg_dossier_day (egov.aggregates):
+    per ancestor unit, `<measure>_<period index>`."""
+    from egov import aggregates as agg
+
+    segments = agg.Segments(periods, as_of)
+    out = {}
+    for (unit,), cells in agg.segment_sums(conn, portal_codes, segments).items():
+        counts = {}
+        for i in range(len(periods)):
+            within, up_to = segments.within(i), segments.up_to(i)
+            for name, (kind, measure) in AGG_RECORD_MEASURES.items():
+                counts[f"{name}_{i}"] = agg.total(cells, kind, measure, within)
+            open_, overdue = agg.open_at(cells, up_to)
+            counts[f"open_{i}"], counts[f"open_within_{i}"] = open_, open_ - overdue
+        out[unit] = counts
+    return out
+
+
+# snapshot measure -> (agg_dossier_day kind, column)
+AGG_RECORD_MEASURES = {
+    "received": ("r", "n"),
+    "received_online": ("r", "online"),
+    "received_full_online": ("r", "full_online"),
+    "received_postal": ("r", "postal"),
+    "received_fee": ("r", "fee"),
+    "received_fee_paid_online": ("r", "fee_paid_online"),
+    "received_digitized": ("r", "digitized"),
+    "resolved": ("e", "resolved"),
+    "resolved_on_time": ("e", "on_time"),
+    "resolved_postal": ("e", "postal"),
+    "resolved_e_result": ("e", "e_result"),
+    "resolved_cert": ("e", "cert"),
+    "resolved_cert_e_result": ("e", "cert_e_result"),
+    "resolved_rated": ("e", "rated"),
+    "resolved_satisfied": ("e", "satisfied"),
+}
+
+
+def _aggregate_active_procedures(portal_codes: Sequence[str], bounds: list[tuple]):
+    """`_active_procedures` read from agg_procedure_day."""
+    from egov import aggregates as agg
+
+    a = agg_procedure_day.c
+    received = [
+        func.max(_flag(and_(agg.in_range(a, s, e, m), a.n > 0))).label(f"active_{i}")
+        for i, (s, e, m) in enumerate(bounds)
+    ]
+    first = min(s.value for s, _, _ in bounds)
+    per_unit = (
+        select(a.portal_code, a.unit_code, a.procedure_code, *received)
+        .where(a.portal_code.in_(portal_codes), a.day >= _date_param("first_start", first),
+               agg.scanned(a, bounds))
+        .group_by(a.portal_code, a.unit_code, a.procedure_code)
+        .subquery("received_procs")
+    )
+    c = unit_closure.c
+    return (
+        select(
+            c.ancestor_code,
+            per_unit.c.portal_code,
+            per_unit.c.procedure_code,
+            *[func.max(per_unit.c[col.name]).label(col.name) for col in received],
+        )
+        .select_from(per_unit)
+        .join(unit_closure, and_(c.descendant_code == per_unit.c.unit_code,
+                                 c.portal_code == per_unit.c.portal_code))
         .group_by(c.ancestor_code, per_unit.c.portal_code, per_unit.c.procedure_code)
         .subquery("active_procs")
     )
@@ -416,11 +495,14 @@ def compute_snapshots(
     periods: Sequence[Period],
     run_id: str | None,
     computed_at: datetime | None,
+    incremental: bool = True,
 ) -> int:
     """Replace the snapshots of (`as_of`, each portal) and return how many rows were written.
 
     Every unit of `dim_unit` of each portal gets, for every indicator and every period, one
-    row (periods are cut at `as_of`). Runs inside the caller's transaction.
+    row (periods are cut at `as_of`). Runs inside the caller's transaction. `incremental`
+    (the default) brings the aggregates of egov.aggregates up to date and counts from them;
+    False counts from fct_dossier directly (the same figures).
     """
     portal_codes = list(dict.fromkeys(portal_codes))
     periods = list(dict.fromkeys(periods))
@@ -429,6 +511,11 @@ def compute_snapshots(
     for period in periods:
         if period.start > as_of:
             raise ValueError(f"period {period} starts after as-of day {as_of}")
+    incremental = incremental and all(p.start.day == 1 for p in periods)
+    if incremental:
+        from egov.aggregates import refresh
+
+        refresh(conn, portal_codes, as_of=as_of)
     conn.execute(
         delete(mart_indicator_snapshot).where(
             mart_indicator_snapshot.c.as_of_date == literal(as_of, Date),
@@ -442,9 +529,19 @@ def compute_snapshots(
     ).all()
     if not units or not periods:
         return 0
-    bounds = _period_bounds(periods, as_of)
-    record_counts = _fetch_by_unit(conn, record_counts_query(portal_codes, bounds))
-    catalog_counts = _fetch_by_unit(conn, catalog_counts_query(portal_codes, bounds))
+    if incremental:
+        from egov.aggregates import period_params
+
+        agg_bounds = period_params(periods, as_of, "p")
+        record_counts = aggregate_record_counts(conn, portal_codes, periods, as_of)
+        bounds = [(s, e) for s, e, _ in agg_bounds]
+        active = _aggregate_active_procedures(portal_codes, agg_bounds)
+        catalog_counts = _fetch_by_unit(
+            conn, catalog_counts_query(portal_codes, bounds, active=active))
+    else:
+        bounds = _period_bounds(periods, as_of)
+        record_counts = _fetch_by_unit(conn, record_counts_query(portal_codes, bounds))
+        catalog_counts = _fetch_by_unit(conn, catalog_counts_query(portal_codes, bounds))
     rows = snapshot_rows(
         units, record_counts, catalog_counts,
         as_of=as_of, periods=periods, run_id=run_id, computed_at=computed_at,

@@ -356,3 +356,93 @@ quarantine_record.append_column(Column("requested_at", DateTime))
 for _table in (etl_extract_window, etl_portal_run):
     _table.append_column(Column("values_nulled", Integer))
     _table.append_column(Column("values_cut", Integer))
+
+# ------------------------------------------------------------------ incremental aggregates
+# Maintained from fct_dossier by egov.aggregates (docs/performance.md "Incremental
+# snapshots"); migration 0007 adds them and the triggers that fill agg_dossier_log.
+
+# The columns of a fct_dossier row that any snapshot or Biểu 06 count reads.
+AGG_RECORD_COLUMNS = (
+    "portal_code", "unit_code", "procedure_code", "field_code", "field_name", "status",
+    "channel", "service_level", "received_date", "due_date", "ended_date", "has_fee",
+    "online_payment", "has_digitized_papers", "is_certification", "result_delivery",
+    "has_electronic_result", "satisfaction",
+)
+
+# Change log: one row per before-image (sign -1) and after-image (sign +1) of a changed
+# fct_dossier row, written by triggers; consumed (folded, then deleted) by compute.
+agg_dossier_log = Table(
+    "agg_dossier_log",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("sign", SmallInteger, nullable=False),
+    Column("portal_code", String(64), nullable=False),
+    Column("unit_code", String(255), nullable=False),
+    Column("procedure_code", String(255)),
+    Column("field_code", Text),
+    Column("field_name", Text),
+    Column("status", SmallInteger, nullable=False),
+    Column("channel", SmallInteger, nullable=False),
+    Column("service_level", String(32)),
+    Column("received_date", Date),
+    Column("due_date", Date),
+    Column("ended_date", Date),
+    Column("has_fee", Boolean, nullable=False),
+    Column("online_payment", SmallInteger),
+    Column("has_digitized_papers", Boolean, nullable=False),
+    Column("is_certification", Boolean, nullable=False),
+    Column("result_delivery", SmallInteger),
+    Column("has_electronic_result", Boolean, nullable=False),
+    Column("satisfaction", SmallInteger),
+    Index("ix_agg_dossier_log_portal", "portal_code"),
+)
+
+# Text keys of the aggregates compare by code point (collation "C" on PostgreSQL): fast to
+# sort and index, and the order the smallest field name is taken in.
+_CODE = String(255).with_variant(String(255, collation="C"), "postgresql")
+_KEY_TEXT = Text().with_variant(Text(collation="C"), "postgresql")
+
+# Additive record counts per (portal, grain 'd' day / 'm' month / 'y' year, day, unit, field, name, kind).
+AGG_MEASURES = (
+    "n", "online", "full_online", "postal", "fee", "fee_paid_online", "digitized",
+    "resolved", "on_time", "e_result", "cert", "cert_e_result", "rated", "satisfied",
+    "early", "on_day", "late", "withdrawn",
+)
+agg_dossier_day = Table(
+    "agg_dossier_day",
+    metadata,
+    Column("portal_code", String(64), nullable=False),
+    Column("grain", String(1), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("unit_code", _CODE, nullable=False),
+    Column("field_code", _KEY_TEXT, nullable=False),
+    Column("name_key", _KEY_TEXT, nullable=False),
+    Column("kind", String(1), nullable=False),
+    *[Column(name, Integer, nullable=False) for name in AGG_MEASURES],
+    PrimaryKeyConstraint("portal_code", "grain", "day", "unit_code", "field_code", "name_key",
+                         "kind"),
+)
+
+# RECEIVED records per (portal, grain, day, unit, procedure): the "active procedures".
+agg_procedure_day = Table(
+    "agg_procedure_day",
+    metadata,
+    Column("portal_code", String(64), nullable=False),
+    Column("grain", String(1), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("unit_code", _CODE, nullable=False),
+    Column("procedure_code", _CODE, nullable=False),
+    Column("n", Integer, nullable=False),
+    PrimaryKeyConstraint("portal_code", "grain", "day", "unit_code", "procedure_code"),
+)
+
+# Portals whose aggregates are built (no row: rebuilt from fct_dossier at the next compute);
+# day rows (grain 'd') are kept from `daily_from` on, month rows for all history.
+agg_state = Table(
+    "agg_state",
+    metadata,
+    Column("portal_code", String(64), primary_key=True),
+    Column("built_at", DateTime, nullable=False),
+    Column("daily_from", Date, nullable=False),
+)
