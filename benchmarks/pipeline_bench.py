@@ -480,14 +480,17 @@ def explain_compute(as_of: str, portals: list[str], limit_chars: int = 6000) -> 
 # DAG files' parse time
 
 def dag_parse_times() -> list[dict]:
-    """Each DAG file executed in a fresh interpreter that has already imported what the DAG
-    processor holds (airflow.sdk, pendulum): the seconds the file itself costs, and its
-    heaviest imports (python -X importtime)."""
+    """Each DAG file parsed by Airflow's DagBag in a fresh interpreter that has already
+    imported what the DAG processor holds (airflow.sdk, the DagBag): the duration DagBag
+    records (as `airflow dags report` prints it), the CPU seconds, and the file's heaviest
+    imports (python -X importtime)."""
     out = []
-    code = ("import sys, time, runpy, pendulum; from airflow.sdk import Asset, Param, dag, task,"
-            " get_current_context; sys.stderr.write('@@mark\\n'); sys.stderr.flush();"
-            " t, c = time.perf_counter(), time.process_time(); runpy.run_path(sys.argv[1]);"
-            " print(time.process_time() - c); print(time.perf_counter() - t)")
+    code = ("import sys, time, logging; import pendulum; from airflow.sdk import Asset, Param,"
+            " dag, task, get_current_context; from airflow.dag_processing.dagbag import DagBag;"
+            " logging.disable(logging.CRITICAL); sys.stderr.write('@@mark\\n');"
+            " sys.stderr.flush(); c = time.process_time(); bag = DagBag(dag_folder=sys.argv[1]);"
+            " cpu = time.process_time() - c; assert not bag.import_errors, bag.import_errors;"
+            " print(cpu); print(sum(s.duration.total_seconds() for s in bag.dagbag_stats))")
     for path in sorted((REPO / "dags").glob("*.py")):
         proc = subprocess.run([sys.executable, "-X", "importtime", "-c", code, str(path)],
                               capture_output=True, text=True, env={**os.environ}, timeout=300)
@@ -664,14 +667,15 @@ def print_scale_results(results: list[dict], dags: list[dict]) -> None:
             print(f"exactness at {total:,}: SQLite marts vs PostgreSQL marts: "
                   f"{'OK' if same else 'DIFF'} ({text})")
     if dags:
-        print("\nDAG files: parse time (the file alone, in a fresh interpreter with airflow.sdk"
-              " already imported, as in the DAG processor; goal < 0.3 s)")
+        print("\nDAG files: parse time (DagBag of the file alone, in a fresh interpreter with"
+              " airflow.sdk and the DagBag already imported, as in the DAG processor; goal"
+              " < 0.3 s)")
         for d in dags:
             if d["seconds"] is None:
                 print(f"{d['file']:<24} ERROR {d['error']}")
                 continue
             heavy = ", ".join(f"{m} {s:.2f}s" for s, m in d["heavy"])
-            verdict = "OK" if d["cpu"] < 0.3 else "OVER"
+            verdict = "OK" if d["seconds"] < 0.3 else "OVER"
             print(f"{d['file']:<24} wall {d['seconds']:.3f} s, CPU {d['cpu']:.3f} s {verdict}"
                   f"  heaviest imports: {heavy}")
 
