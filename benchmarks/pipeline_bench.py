@@ -606,57 +606,70 @@ def warehouse_bytes(url: str) -> dict:
     return {"fct_dossier": fct, "rows": rows, "database": whole}
 
 
+LEGEND = ("seconds: wall time of the stage in this process; CPU s: this process's CPU time"
+          " in it (the database server's and the simulator's are not counted); peak MB: highest"
+          " RSS sampled every 10 ms while the stage ran; ratio: seconds per record at this"
+          " scale / at the previous scale")
+
+
 def print_scale_results(results: list[dict], dags: list[dict]) -> None:
     print("\n" + "=" * 100)
-    print("egov pipeline benchmark (seconds: wall time of the stage in this process; peak MB:"
-          " highest RSS sampled every 10 ms while the stage ran; ratio: seconds per record"
-          " at this scale / at the previous scale)")
+    print(f"egov pipeline benchmark ({LEGEND})")
     previous: dict[tuple, float] = {}
     for r in results:
-        print(f"\n## {r['db']}, {r['records']:,} records ({r['versions']:,} record versions in"
-              f" the first load; simulator generated them in {r['generate_s']:.1f} s in a"
-              f" child process)")
-        print(f"{'stage':<46} {'seconds':>9} {'CPU s':>8} {'records/s':>11} {'peak MB':>8}"
-              f" {'ratio':>6}")
-        for part, rows in (("first load", r["first"]), ("incremental +2 days",
-                                                        r.get("incr") or [])):
-            if not rows:
-                continue
-            extra = f" ({r['incr_versions']:,} changed versions)" if part.startswith("incr") \
-                else ""
-            print(f"-- {part}{extra}")
-            for row in rows:
-                rate = (f"{row['records'] / row['seconds']:,.0f}"
-                        if row["records"] and row["seconds"] > 0 else "")
-                key = (r["db"], part, row["stage"])
-                per = row["seconds"] / max(r["records"], 1)
-                ratio = f"{per / previous[key]:.2f}" if previous.get(key) else ""
-                previous[key] = per
-                print(f"{row['stage']:<46} {row['seconds']:>9.2f} {row['cpu']:>8.2f} {rate:>11} "
-                      f"{row['peak_mb']:>8.0f} {ratio:>6}")
-        f = r.get("floor")
-        if f:
-            by = {row["stage"]: row["seconds"] for row in r["first"]}
-            vl = sum(by.get(k, 0) for k in ("load: parse pages", "load: validate (GX)",
-                                             "load: data docs",
-                                             "load: write (upsert, accounting)"))
-            print(f"floor: parse {f['parse']:.2f} s + COPY {f['copy']:.2f} s = "
-                  f"{f['seconds']:.2f} s for {f['rows']:,} rows "
-                  f"({f['rows'] / max(f['seconds'], 1e-9):,.0f} rows/s)")
-            print(f"pipeline validate+load = {vl / f['seconds']:.1f}x the floor; "
-                  f"end to end = {by.get('end to end', 0) / f['seconds']:.1f}x the floor")
-        b = r.get("bytes")
-        if b and b.get("rows"):
-            print(f"PostgreSQL size: fct_dossier {b['fct_dossier'] / 2**20:,.1f} MB "
-                  f"({b['fct_dossier'] / b['rows']:,.0f} bytes/record with indexes), database "
-                  f"{b['database'] / 2**20:,.1f} MB")
-        for key, label in (("check_first", "first load"), ("check_incr", "incremental")):
-            if key in r:
-                same, text = r[key]
-                print(f"exactness ({label}): marts of the run vs egov.recompute: "
-                      f"{'OK' if same else 'DIFF'} ({text})")
-        if r.get("profile"):
-            print("cProfile of compute_snapshots (cumulative):\n" + r["profile"])
+        print_result(r, previous)
+    print_checks_and_dags(results, dags)
+
+
+def print_result(r: dict, previous: dict[tuple, float]) -> None:
+    print(f"\n## {r['db']}, {r['records']:,} records ({r['versions']:,} record versions in"
+          f" the first load; simulator generated them in {r['generate_s']:.1f} s in a"
+          f" child process)")
+    print(f"{'stage':<46} {'seconds':>9} {'CPU s':>8} {'records/s':>11} {'peak MB':>8}"
+          f" {'ratio':>6}")
+    for part, rows in (("first load", r["first"]), ("incremental +2 days",
+                                                    r.get("incr") or [])):
+        if not rows:
+            continue
+        extra = f" ({r['incr_versions']:,} changed versions)" if part.startswith("incr") \
+            else ""
+        print(f"-- {part}{extra}")
+        for row in rows:
+            rate = (f"{row['records'] / row['seconds']:,.0f}"
+                    if row["records"] and row["seconds"] > 0 else "")
+            key = (r["db"], part, row["stage"])
+            per = row["seconds"] / max(r["records"], 1)
+            ratio = f"{per / previous[key]:.2f}" if previous.get(key) else ""
+            previous[key] = per
+            print(f"{row['stage']:<46} {row['seconds']:>9.2f} {row['cpu']:>8.2f} {rate:>11} "
+                  f"{row['peak_mb']:>8.0f} {ratio:>6}")
+    f = r.get("floor")
+    if f:
+        by = {row["stage"]: row["seconds"] for row in r["first"]}
+        vl = sum(by.get(k, 0) for k in ("load: parse pages", "load: validate (GX)",
+                                         "load: data docs",
+                                         "load: write (upsert, accounting)"))
+        print(f"floor: parse {f['parse']:.2f} s + COPY {f['copy']:.2f} s = "
+              f"{f['seconds']:.2f} s for {f['rows']:,} rows "
+              f"({f['rows'] / max(f['seconds'], 1e-9):,.0f} rows/s)")
+        print(f"pipeline validate+load = {vl / f['seconds']:.1f}x the floor; "
+              f"end to end = {by.get('end to end', 0) / f['seconds']:.1f}x the floor")
+    b = r.get("bytes")
+    if b and b.get("rows"):
+        print(f"PostgreSQL size: fct_dossier {b['fct_dossier'] / 2**20:,.1f} MB "
+              f"({b['fct_dossier'] / b['rows']:,.0f} bytes/record with indexes), database "
+              f"{b['database'] / 2**20:,.1f} MB")
+    for key, label in (("check_first", "first load"), ("check_incr", "incremental")):
+        if key in r:
+            same, text = r[key]
+            print(f"exactness ({label}): marts of the run vs egov.recompute: "
+                  f"{'OK' if same else 'DIFF'} ({text})")
+    if r.get("profile"):
+        print("cProfile of compute_snapshots (cumulative):\n" + r["profile"])
+    sys.stdout.flush()
+
+
+def print_checks_and_dags(results: list[dict], dags: list[dict]) -> None:
     by_scale: dict[int, dict] = {}
     for r in results:
         if "marts_first" in r:
@@ -685,11 +698,14 @@ def scale_mode(args) -> int:
     dbs = ["postgresql", "sqlite"] if args.db == "both" else [args.db]
     floor_db = None if args.no_floor else create_pg_database("floor")
     results = []
+    previous: dict[tuple, float] = {}
     try:
         for db in dbs:
             for total in scales:
                 print(f"# {db}, {total:,} records ...", flush=True)
                 results.append(run_scale(db, total, args, floor_db))
+                print(f"# done ({LEGEND})")
+                print_result(results[-1], previous)
     finally:
         if floor_db:
             drop_pg_database(floor_db)
