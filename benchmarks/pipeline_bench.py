@@ -636,7 +636,7 @@ def print_result(r: dict, previous: dict[tuple, float]) -> None:
         print(f"-- {part}{extra}")
         for row in rows:
             rate = (f"{row['records'] / row['seconds']:,.0f}"
-                    if row["records"] and row["seconds"] > 0 else "")
+                    if row["records"] and row["seconds"] >= 0.01 else "")
             key = (r["db"], part, row["stage"])
             per = row["seconds"] / max(r["records"], 1)
             ratio = f"{per / previous[key]:.2f}" if previous.get(key) else ""
@@ -850,7 +850,7 @@ def nightly_mode(args) -> int:
         print(f"{'step':<46} {'seconds':>9} {'CPU s':>8} {'records/s':>11} {'peak MB':>8}")
         for row in rows:
             rate = (f"{row['records'] / row['seconds']:,.0f}"
-                    if row["records"] and row["seconds"] > 0 else "")
+                    if row["records"] and row["seconds"] >= 0.01 else "")
             print(f"{row['stage']:<46} {row['seconds']:>9.2f} {row['cpu']:>8.2f} {rate:>11} "
                   f"{row['peak_mb']:>8.0f}")
         task = sum(meter.seconds.get(f"night {k}", 0) for k in (
