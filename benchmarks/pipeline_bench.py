@@ -367,8 +367,11 @@ def floor(manifests: list[str], floor_db: str) -> dict:
 # exactness
 
 def _norm(value):
-    if isinstance(value, float | Decimal):
-        return str(Decimal(str(value)).quantize(Decimal("0.0001")))
+    """One spelling per value on both warehouses (SQLite's NUMERIC affinity returns 100.00 as
+    the integer 100, booleans as 0/1; PostgreSQL Decimal and bool)."""
+    if isinstance(value, bool | int | float | Decimal):
+        return str(Decimal(str(int(value) if isinstance(value, bool) else value))
+                   .quantize(Decimal("0.0001")))
     if isinstance(value, datetime | date):
         return value.isoformat()
     return value
