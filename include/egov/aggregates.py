@@ -57,6 +57,7 @@ from egov.warehouse.schema import (
     agg_state,
     fct_dossier,
 )
+from egov.warehouse.statistics import analyze, analyze_stale
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,9 @@ NOT_RECEIVED, RESOLVED, WITHDRAWN = (1, 3), (9, 10), (7, 8)
 ENDED = (7, 8, 9, 10)
 # A log longer than this is not folded: the portal's aggregates are rebuilt in one pass.
 REBUILD_LOG_ROWS = 2_000_000
+# What the fold and the snapshot queries read: ANALYZEd first when their statistics are stale.
+SOURCE_TABLES = ("fct_dossier", "agg_dossier_log", "agg_dossier_day", "agg_procedure_day",
+                 "dim_unit", "unit_closure", "dim_procedure", "procedure_unit")
 # PostgreSQL work_mem of the transaction that folds or rebuilds: hash aggregates in memory.
 WORK_MEM = "256MB"
 _ONE, _ZERO = literal_column("1"), literal_column("0")
@@ -254,6 +258,7 @@ received record if older). Clears their log rows."""
     now = now or datetime.now().replace(microsecond=0)
     conn.execute(agg_state.insert(), [{"portal_code": p, "built_at": now,
                                        "daily_from": daily_from} for p in portal_codes])
+    analyze(conn, ["agg_dossier_day", "agg_procedure_day"])  # rewritten: plan on new rows
     log.info("aggregates rebuilt for %s (day rows from %s)", ",".join(portal_codes), daily_from)
 
 
@@ -266,6 +271,8 @@ def refresh(conn: Connection, portal_codes: Sequence[str], *, as_of: date) -> di
     if not portal_codes:
         return {}
     _lock(conn)
+    # Fresh statistics for what the fold and the snapshot queries read (after a bulk load).
+    analyze_stale(conn, SOURCE_TABLES)
     need = month_start(as_of)
     state = dict(conn.execute(select(agg_state.c.portal_code, agg_state.c.daily_from).where(
         agg_state.c.portal_code.in_(portal_codes))).all())
