@@ -43,13 +43,32 @@ def copy_text(value) -> str:
     return copy_text(str(value))
 
 
+def _column_text(values: list) -> list[str]:
+    """One column's values as COPY text fields: by the type its values have (checked once
+    over the column), the generic `copy_text` for a column of mixed or other types."""
+    present = [v for v in values if v is not None]
+    kinds = {type(v) for v in present}
+    if kinds == {str}:
+        if _SPECIAL.search("".join(present)) is None:  # nothing to escape: one scan
+            return ["\\N" if v is None else v for v in values]
+    elif kinds == {bool}:
+        return ["\\N" if v is None else ("t" if v else "f") for v in values]
+    elif kinds == {int}:
+        return ["\\N" if v is None else str(v) for v in values]
+    elif kinds in ({datetime}, {date}):
+        return ["\\N" if v is None else v.isoformat() for v in values]
+    elif not kinds:
+        return ["\\N"] * len(values)
+    return [copy_text(v) for v in values]
+
+
 def copy_buffer(rows: Sequence[dict], columns: Sequence[str]) -> io.StringIO:
-    """`rows` (with their position as SEQ_COLUMN, last) as COPY text."""
+    """`rows` (with their position as SEQ_COLUMN, last) as COPY text, built column by
+    column."""
+    fields = [_column_text([row.get(c) for row in rows]) for c in columns]
+    fields.append([str(seq) for seq in range(len(rows))])
     out = io.StringIO()
-    write = out.write
-    for seq, row in enumerate(rows):
-        write("\t".join([*(copy_text(row.get(c)) for c in columns), str(seq)]))
-        write("\n")
+    out.writelines(f"{line}\n" for line in map("\t".join, zip(*fields, strict=True)))
     out.seek(0)
     return out
 
