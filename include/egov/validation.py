@@ -176,8 +176,9 @@ def _failure_value(version: RecordVersion, rule: Rule):
 
 def run_record_suites(records, unit_codes, procedure_codes=None, *, history=None,
                       context=None, requested_at=None):
-    """`validate_dossiers`, also returning what ran: [(suite name, rules, frame)]."""
-    from egov.quality.gxrun import ephemeral_context, run_rules
+    """`validate_dossiers`, also returning what ran: [(suite name, rules, frame, GX
+    validation result)]."""
+    from egov.quality.gxrun import ephemeral_context, run_suite
     from egov.quality.suites import batch_rules
 
     versions = [r if isinstance(r, RecordVersion) else parse_version(r, requested_at)
@@ -189,12 +190,14 @@ def run_record_suites(records, unit_codes, procedure_codes=None, *, history=None
     ran, results = [], []
     if versions:
         rules = record_rules(unit_codes, procedure_codes)
-        results += run_rules(RECORD_SUITE, rules, frame, context=context)
-        ran.append((RECORD_SUITE, rules, frame))
+        found, validation = run_suite(RECORD_SUITE, rules, frame, context=context)
+        results += found
+        ran.append((RECORD_SUITE, rules, frame, validation))
     rules = batch_rules(history) if history is not None else []
     if rules:
-        results += run_rules(BATCH_SUITE, rules, frame, context=context)
-        ran.append((BATCH_SUITE, rules, frame))
+        found, validation = run_suite(BATCH_SUITE, rules, frame, context=context)
+        results += found
+        ran.append((BATCH_SUITE, rules, frame, validation))
 
     errors: dict[int, list[Failure]] = {}
     warnings: dict[int, list[Failure]] = {}

@@ -5,8 +5,8 @@ its site is `<dir>/gx/uncommitted/data_docs/local_site/index.html`, served in th
 the plugin `plugins/egov_data_docs.py` (menu "Browse → Data quality (GX Data Docs)", URL
 `/egov-data-docs/`). Setup is get-or-add, so reruns against the same folder work.
 
-Building re-validates each suite's frame through a checkpoint (SUMMARY results, then
-`UpdateDataDocsAction`); it costs a few seconds (docs/data-quality.md) and is optional.
+Building stores the validation results the load step got (no second validation) and
+renders them; it costs a few seconds (docs/data-quality.md) and is optional.
 """
 
 from __future__ import annotations
@@ -78,39 +78,35 @@ def _safe(text: str) -> str:
 
 def build_data_docs(suite_inputs, portal_code: str, run_id: str, *, window_seq: int = 0,
                     root: Path | None = None) -> Path:
-    """Validate each (suite, rules, frame) of `suite_inputs` (`PortalQuality.suite_inputs`)
-    through a checkpoint of the file-based project and update the Data Docs site: values
-    HTML-escaped, pages rewritten to render offline, a static index (docs_site.py).
+    """Update the Data Docs site of the file-based project with each suite of
+    `suite_inputs` (`PortalQuality.suite_inputs`: (suite, rules, frame, validation result)):
+    the validation the load step ran is stored and rendered as it is, not run again (an
+    input without its result, (suite, rules, frame), is validated through a checkpoint).
+    Values HTML-escaped, pages rewritten to render offline, a static index (docs_site.py).
     Returns the site's index.html."""
     from egov.quality import docs_site
-    from egov.quality.gxrun import build_suite, gx_module
+    from egov.quality.gxrun import build_suite
 
-    gx = gx_module()
-    from great_expectations.core.run_identifier import RunIdentifier
+    root = Path(root or data_docs_dir())
+    context = file_context(root)  # imports GX (quiet)
     from great_expectations.data_context.types.resource_identifiers import (
         ExpectationSuiteIdentifier,
     )
 
-    root = Path(root or data_docs_dir())
-    context = file_context(root)
-    source = _datasource(context, f"portal_{_safe(portal_code)}")
+    run_name = _run_name(run_id, portal_code, window_seq)
     built = []
-    for suite_name, rules, frame in suite_inputs:
+    for suite_name, rules, frame, *validation in suite_inputs:
         if not rules:
             continue
         name = f"{_safe(portal_code)}.{suite_name}"
-        batch_def = _batch_definition(source, suite_name)
-        suite = context.suites.add_or_update(build_suite(name, rules))
-        definition = context.validation_definitions.add_or_update(
-            gx.ValidationDefinition(name=name, data=batch_def, suite=suite))
-        checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
-            name=name, validation_definitions=[definition], actions=[],
-            result_format={"result_format": "SUMMARY", "partial_unexpected_count": 20}))
-        result = checkpoint.run(
-            batch_parameters={"dataframe": frame},
-            run_id=RunIdentifier(run_name=_run_name(run_id, portal_code, window_seq)))
+        validation = validation[0] if validation else None
+        if validation is None:
+            results = _checkpoint_results(context, portal_code, suite_name, name, rules, frame,
+                                          run_name)
+        else:
+            results = [_stored_result(validation, portal_code, suite_name, name, run_name)]
         # What the pages show, escaped: the stored results and the suite's arguments.
-        for identifier, suite_result in result.run_results.items():
+        for identifier, suite_result in results:
             docs_site.escape_validation_result(suite_result)
             context.validation_results_store.set(identifier, suite_result)
             built.append(identifier)
@@ -122,6 +118,65 @@ def build_data_docs(suite_inputs, portal_code: str, run_id: str, *, window_seq: 
     fresh = [p for p in site.rglob("*.html") if before.get(p) != p.stat().st_mtime_ns]
     docs_site.make_offline(site, fresh)
     return docs_site.write_index(site, root)
+
+
+def _stored_result(validation, portal_code: str, suite_name: str, name: str, run_name: str):
+    """(identifier, result) of the load step's own validation, named as a checkpoint of the
+    file-based project would name it. A copy: the caller's result is left as it was."""
+    import copy
+    from datetime import UTC, datetime
+
+    from great_expectations.core.expectation_validation_result import (
+        ExpectationSuiteValidationResult,
+    )
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+
+    moment = datetime.now(UTC)
+    run = RunIdentifier(run_name=run_name, run_time=moment)
+    source = f"portal_{_safe(portal_code)}"
+    meta = {k: v for k, v in (validation.meta or {}).items() if k != "checkpoint_id"}
+    meta["active_batch_definition"] = {**dict(meta.get("active_batch_definition") or {}),
+                                       "datasource_name": source,
+                                       "data_asset_name": suite_name}
+    meta.update(run_id=run, validation_time=moment.isoformat())
+    results = []
+    for item in validation.results:  # escaping assigns to these copies, not the originals
+        item = copy.copy(item)
+        item.expectation_config = copy.copy(item.expectation_config)
+        results.append(item)
+    result = ExpectationSuiteValidationResult(
+        success=validation.success, results=results, suite_name=name,
+        suite_parameters=validation.suite_parameters, statistics=validation.statistics,
+        meta=meta)
+    identifier = ValidationResultIdentifier(
+        expectation_suite_identifier=ExpectationSuiteIdentifier(name=name), run_id=run,
+        batch_identifier=f"{source}-{suite_name}")
+    return identifier, result
+
+
+def _checkpoint_results(context, portal_code: str, suite_name: str, name: str, rules, frame,
+                        run_name: str):
+    """Validate `frame` through a checkpoint of the file-based project (SUMMARY results)."""
+    from egov.quality.gxrun import build_suite, gx_module
+
+    gx = gx_module()
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    source = _datasource(context, f"portal_{_safe(portal_code)}")
+    batch_def = _batch_definition(source, suite_name)
+    suite = context.suites.add_or_update(build_suite(name, rules))
+    definition = context.validation_definitions.add_or_update(
+        gx.ValidationDefinition(name=name, data=batch_def, suite=suite))
+    checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
+        name=name, validation_definitions=[definition], actions=[],
+        result_format={"result_format": "SUMMARY", "partial_unexpected_count": 20}))
+    result = checkpoint.run(batch_parameters={"dataframe": frame},
+                            run_id=RunIdentifier(run_name=run_name))
+    return list(result.run_results.items())
 
 
 def data_docs_url() -> str:

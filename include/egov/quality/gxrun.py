@@ -84,11 +84,25 @@ def _details(rule: Rule) -> dict:
     return details
 
 
+# What only the COMPLETE result format holds (every unexpected row): read into
+# RuleResult.rows, then dropped from the kept validation result (SUMMARY is what the Data Docs
+# show).
+_COMPLETE_ONLY = ("unexpected_list", "unexpected_index_list", "unexpected_index_query",
+                  "unexpected_rows")
+
+
 def run_rules(suite_name: str, rules: list[Rule], frame, *, context=None,
               asset: str | None = None) -> list[RuleResult]:
     """Validate `frame` against `rules` as the suite `suite_name`; one RuleResult per rule."""
+    return run_suite(suite_name, rules, frame, context=context, asset=asset)[0]
+
+
+def run_suite(suite_name: str, rules: list[Rule], frame, *, context=None,
+              asset: str | None = None) -> tuple[list[RuleResult], object]:
+    """`run_rules`, also returning GX's ExpectationSuiteValidationResult (trimmed to what
+    the SUMMARY format holds): the Data Docs are rendered from it, with no second run."""
     if not rules:
-        return []
+        return [], None
     context = context or ephemeral_context()
     asset = asset or suite_name
     source = context.data_sources.add_pandas(f"egov_{asset}")
@@ -127,5 +141,7 @@ def run_rules(suite_name: str, rules: list[Rule], frame, *, context=None,
             "details": _details(rule),
         }
         out.append((position, RuleResult(rule, summary, rows)))
-    return [r for _, r in sorted(out, key=lambda pair: pair[0])]
+        if res.result:
+            res.result = {k: v for k, v in res.result.items() if k not in _COMPLETE_ONLY}
+    return [r for _, r in sorted(out, key=lambda pair: pair[0])], result
 

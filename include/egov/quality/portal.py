@@ -15,7 +15,8 @@ class PortalQuality:
     records: object  # egov.validation.Outcome: .accepted / .rejected / .warnings
     units: SuiteOutcome
     catalogue: SuiteOutcome
-    suite_inputs: list = field(default_factory=list, repr=False)  # [(suite, rules, frame)]
+    # [(suite, rules, frame, GX validation result)]: what the Data Docs are rendered from
+    suite_inputs: list = field(default_factory=list, repr=False)
 
     @property
     def results(self) -> list[dict]:
@@ -72,7 +73,8 @@ def validate_portal(units: list[dict], procedures: list[dict], records: list[dic
     # No catalogue in this batch (a later window of a first load): no procedure_known check.
     outcome, ran = run_record_suites(records, unit_codes, procedure_codes or None,
                                      history=history, context=context)
-    inputs = [(s.suite, s.rules, s.frame) for s in (unit_outcome, catalogue_outcome)
+    inputs = [(s.suite, s.rules, s.frame, s.validation)
+              for s in (unit_outcome, catalogue_outcome)
               if s.rules] + ran
     return PortalQuality(outcome, unit_outcome, catalogue_outcome, inputs)
 

@@ -90,9 +90,10 @@ class SuiteOutcome:
     warnings: list[tuple[dict, list[Failure]]] = field(default_factory=list)
     rules: list[Rule] = field(default_factory=list)
     frame: object = None
+    validation: object = None  # GX ExpectationSuiteValidationResult (for the Data Docs)
 
 
-def _split(suite, items, rules, results, frame) -> SuiteOutcome:
+def _split(suite, items, rules, results, frame, validation=None) -> SuiteOutcome:
     errors: dict[int, list[Failure]] = {}
     warnings: dict[int, list[Failure]] = {}
     for res in results:
@@ -105,7 +106,7 @@ def _split(suite, items, rules, results, frame) -> SuiteOutcome:
     return SuiteOutcome(
         suite, [r.summary for r in results],
         [(items[i], errors[i]) for i in sorted(errors)],
-        [(items[i], warnings[i]) for i in sorted(warnings)], rules, frame)
+        [(items[i], warnings[i]) for i in sorted(warnings)], rules, frame, validation)
 
 
 _code = code_key  # a non-blank string, as stored (storable, bounded); anything else: missing
@@ -173,14 +174,14 @@ def catalogue_frame(items: list[dict], unit_codes):
 
 
 def validate_catalogue(items: list[dict], unit_codes, *, context=None) -> SuiteOutcome:
-    from egov.quality.gxrun import run_rules
+    from egov.quality.gxrun import run_suite
 
     if not items:
         return SuiteOutcome(CATALOGUE_SUITE, [])
     rules = catalogue_rules(unit_codes)
     frame = catalogue_frame(items, unit_codes)
-    results = run_rules(CATALOGUE_SUITE, rules, frame, context=context)
-    return _split(CATALOGUE_SUITE, items, rules, results, frame)
+    results, validation = run_suite(CATALOGUE_SUITE, rules, frame, context=context)
+    return _split(CATALOGUE_SUITE, items, rules, results, frame, validation)
 
 
 # ----------------------------------------------------------------------------- units
@@ -228,11 +229,11 @@ def unit_frame(items: list[dict]):
 
 
 def validate_units(items: list[dict], *, context=None) -> SuiteOutcome:
-    from egov.quality.gxrun import run_rules
+    from egov.quality.gxrun import run_suite
 
     if not items:
         return SuiteOutcome(UNIT_SUITE, [])
     rules = unit_rules()
     frame = unit_frame(items)
-    results = run_rules(UNIT_SUITE, rules, frame, context=context)
-    return _split(UNIT_SUITE, items, rules, results, frame)
+    results, validation = run_suite(UNIT_SUITE, rules, frame, context=context)
+    return _split(UNIT_SUITE, items, rules, results, frame, validation)

@@ -24,6 +24,7 @@ from egov.records import (
     unit_rows,
 )
 from egov.safe_errors import SafeMessageError
+from egov.warehouse.pgcopy import copy_upsert
 from egov.warehouse.schema import (
     dim_procedure,
     dim_unit,
@@ -137,7 +138,8 @@ def upsert_dossiers(conn, portal_code: str, accepted: list[RecordVersion], *, pi
     """Upsert the newest of the accepted versions of each record into fct_dossier: an older
     version never overwrites a newer one, and a stored applicant hash is never replaced by
     null (a load without the ID number, or without the key). `accepted`: RecordVersions (or
-    raw items, parsed here)."""
+    raw items, parsed here). PostgreSQL: COPY into a staging table and one merge
+    (egov.warehouse.pgcopy); SQLite: batched INSERT ... ON CONFLICT."""
     accepted = _versions(accepted)
     rows = [
         {"portal_code": portal_code, **v.row,
@@ -145,8 +147,9 @@ def upsert_dossiers(conn, portal_code: str, accepted: list[RecordVersion], *, pi
          "run_id": run_id, "loaded_at": now}
         for v in newest_versions(accepted)
     ]
-    upsert(conn, fct_dossier, rows, ["portal_code", "dossier_code"], newer_than="updated_at",
-           keep_when_null=("applicant_id_hash",))
+    write = copy_upsert if conn.dialect.name == "postgresql" else upsert
+    write(conn, fct_dossier, rows, ["portal_code", "dossier_code"], newer_than="updated_at",
+          keep_when_null=("applicant_id_hash",))
     return len(rows)
 
 
