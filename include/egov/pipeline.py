@@ -99,44 +99,55 @@ def bounded_windows(by_time: dict, *, now: datetime) -> dict:
     names it): its extraction fails or succeeds on its own."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from egov.portal_client import client_from_connection
     from egov.settings import window_max_versions
 
     cap = window_max_versions()
-    codes = list(by_time)
-    if not codes:
-        return {}
-    with ThreadPoolExecutor(max_workers=min(8, len(codes)),
-                            thread_name_prefix="egov-count") as pool:
-        planned = list(pool.map(lambda c: _count_bounded(c, by_time[c], cap, now), codes))
-    return dict(zip(codes, planned, strict=True))
+    clients = {}
+    for code in by_time:  # connections are looked up here, one at a time
+        try:
+            portal = _portal(code)
+            options = {}
+            if portal.max_requests_per_second:
+                options["max_requests_per_second"] = portal.max_requests_per_second
+            clients[code] = client_from_connection(portal.conn_id, code, **options)
+        except Exception as exc:  # noqa: BLE001 - this portal only; its extract will tell
+            _uncounted(code, exc, by_time[code])
+    planned = dict(by_time)
+    if clients:
+        with ThreadPoolExecutor(max_workers=min(8, len(clients)),
+                                thread_name_prefix="egov-count") as pool:
+            counted = list(pool.map(lambda c: _count_bounded(clients[c], by_time[c], cap, now),
+                                    list(clients)))
+        planned.update(zip(clients, counted, strict=True))
+    return planned
 
 
-def _count_bounded(code: str, windows: list, cap: int, now: datetime) -> list:
-    from egov.portal_client import client_from_connection
-    from egov.records import format_portal_time
+def _uncounted(code: str, exc: Exception, windows: list) -> list:
     from egov.safe_errors import safe_message
+
+    log.warning("%s: could not count its record versions to plan its windows (%s); "
+                "keeping %d window(s) by time (EGOV_FIRST_LOAD_WINDOW_MONTHS)", code,
+                safe_message(exc, portal_code=code), len(windows))
+    return windows
+
+
+def _count_bounded(client, windows: list, cap: int, now: datetime) -> list:
+    from egov.records import format_portal_time
     from egov.windows import split_by_count
+
+    code = client.portal_code
 
     def count(start: datetime, end: datetime | None) -> int:
         return client.count_dossiers(format_portal_time(start),
                                      format_portal_time(end) if end else None)
 
-    client = None
     try:
-        portal = _portal(code)
-        options = {}
-        if portal.max_requests_per_second:
-            options["max_requests_per_second"] = portal.max_requests_per_second
-        client = client_from_connection(portal.conn_id, code, **options)
         bounded, over = split_by_count(windows, count, cap=cap, now=now)
     except Exception as exc:  # noqa: BLE001 - this portal only; its extract will tell
-        log.warning("%s: could not count its record versions to plan its windows (%s); "
-                    "keeping %d window(s) by time (EGOV_FIRST_LOAD_WINDOW_MONTHS)", code,
-                    safe_message(exc, portal_code=code), len(windows))
-        return windows
+        return _uncounted(code, exc, windows)
     finally:
-        if client is not None:
-            client.close()
+        client.close()
     for w in over:
         log.warning("%s: window from %s still holds more than EGOV_WINDOW_MAX_VERSIONS=%d "
                     "record versions and cannot be cut further", code, w.start, cap)
