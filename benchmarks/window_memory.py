@@ -5,7 +5,7 @@
                                        [--url postgresql+psycopg2://.../empty_db]
 
 Each task runs in a fresh process, as Airflow runs it (the simulator runs in this one, so its
-memory is not counted); the figure is that process's peak RSS (ru_maxrss). Two tables:
+memory is not counted); the figure is that process's peak RSS (VmHWM). Two tables:
 
 1. one window of N record versions (the cap off): extract as it was (every item kept to
    reconcile, ``fetch_dossiers``) and as it is (a key per version), and load (every version
@@ -35,6 +35,16 @@ NO_CAP = 10**9
 
 
 def peak_rss_mb() -> float:
+    """This process image's peak RSS: VmHWM (Linux). Not ru_maxrss: on Linux it keeps the
+    high-water mark of the process before execve, i.e. of this script's parent (which holds
+    the simulator), and so reports at least the parent's size."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
