@@ -21,6 +21,7 @@ from egov.settings import (
     number,
     page_size,
     watermark_overlap,
+    window_max_versions,
 )
 from tests.e2e_support import REPO
 
@@ -87,6 +88,7 @@ def test_the_raw_zone_refuses_an_unsafe_portal_code(tmp_path):
 READERS = {
     "EGOV_WATERMARK_OVERLAP_MINUTES": watermark_overlap,
     "EGOV_PAGE_SIZE": page_size,
+    "EGOV_WINDOW_MAX_VERSIONS": window_max_versions,
     "EGOV_MAX_REJECTED_SHARE": gate.max_rejected_share,
     "EGOV_GATE_MIN_REJECTED": gate.min_rejected,
     "EGOV_DQ_VOLUME_FACTOR": suites.volume_factor,

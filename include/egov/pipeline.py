@@ -72,20 +72,90 @@ def prepare(*, params: dict, logical_date: datetime | None) -> list[dict]:
         engine.dispose()
         log.info("as of %s; %d plans; recompute_only: no portal is called", as_of, len(plans))
         return jobs
+    now = _now()
     with engine.connect() as conn:
-        for code in (c for c in codes if c in wanted):
-            windows = plan_windows(read_watermark(conn, code), full_refresh=full_refresh,
-                                   history_start=start, overlap=overlap, months=months,
-                                   now=_now())
-            jobs += [{"portal_code": code, "seq": w.seq, "windows": len(windows),
-                      "window_from": w.start.isoformat(),
-                      "window_to": w.end.isoformat() if w.end else None,
-                      "as_of": as_of.isoformat(), "full_refresh": full_refresh}
-                     for w in windows]
+        by_time = {code: plan_windows(read_watermark(conn, code), full_refresh=full_refresh,
+                                      history_start=start, overlap=overlap, months=months,
+                                      now=now)
+                   for code in codes if code in wanted}
     engine.dispose()
+    planned = bounded_windows(by_time, now=now)
+    for code, windows in planned.items():
+        jobs += [{"portal_code": code, "seq": w.seq, "windows": len(windows),
+                  "window_from": w.start.isoformat(),
+                  "window_to": w.end.isoformat() if w.end else None,
+                  "as_of": as_of.isoformat(), "full_refresh": full_refresh}
+                 for w in windows]
     log.info("as of %s; %d plans; extraction jobs: %s", as_of, len(plans),
              ", ".join(job_label(j) for j in jobs))
     return jobs
+
+
+def bounded_windows(by_time: dict, *, now: datetime) -> dict:
+    """Each portal's time-based windows cut until each holds at most EGOV_WINDOW_MAX_VERSIONS
+    record versions, by `tongSo` (one request of one item per window counted, through the
+    portal's connection and retries; egov.windows.split_by_count); the portals are counted
+    side by side. A portal that cannot be counted keeps its time-based windows (a warning
+    names it): its extraction fails or succeeds on its own."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from egov.portal_client import client_from_connection
+    from egov.settings import window_max_versions
+
+    cap = window_max_versions()
+    clients = {}
+    for code in by_time:  # connections are looked up here, one at a time
+        try:
+            portal = _portal(code)
+            options = {}
+            if portal.max_requests_per_second:
+                options["max_requests_per_second"] = portal.max_requests_per_second
+            clients[code] = client_from_connection(portal.conn_id, code, **options)
+        except Exception as exc:  # noqa: BLE001 - this portal only; its extract will tell
+            _uncounted(code, exc, by_time[code])
+    planned = dict(by_time)
+    if clients:
+        with ThreadPoolExecutor(max_workers=min(8, len(clients)),
+                                thread_name_prefix="egov-count") as pool:
+            counted = list(pool.map(lambda c: _count_bounded(clients[c], by_time[c], cap, now),
+                                    list(clients)))
+        planned.update(zip(clients, counted, strict=True))
+    return planned
+
+
+def _uncounted(code: str, exc: Exception, windows: list) -> list:
+    from egov.safe_errors import safe_message
+
+    log.warning("%s: could not count its record versions to plan its windows (%s); "
+                "keeping %d window(s) by time (EGOV_FIRST_LOAD_WINDOW_MONTHS)", code,
+                safe_message(exc, portal_code=code), len(windows))
+    return windows
+
+
+def _count_bounded(client, windows: list, cap: int, now: datetime) -> list:
+    from egov.records import format_portal_time
+    from egov.windows import split_by_count
+
+    code = client.portal_code
+
+    def count(start: datetime, end: datetime | None) -> int:
+        return client.count_dossiers(format_portal_time(start),
+                                     format_portal_time(end) if end else None)
+
+    try:
+        bounded, over = split_by_count(windows, count, cap=cap, now=now)
+    except Exception as exc:  # noqa: BLE001 - this portal only; its extract will tell
+        return _uncounted(code, exc, windows)
+    finally:
+        client.close()
+    for w in over:
+        log.warning("%s: window from %s still holds more than EGOV_WINDOW_MAX_VERSIONS=%d "
+                    "record versions and cannot be cut further", code, w.start, cap)
+    if len(bounded) != len(windows):
+        log.info("%s: %d window(s) by time cut into %d of at most %d record versions "
+                 "(%d count requests)", code, len(windows), len(bounded), cap,
+                 int(client.stats["pages"]))
+    return bounded
 
 
 def job_label(job: dict) -> str:
@@ -143,9 +213,12 @@ def extract(job: dict, *, run_id: str) -> dict:
 
 def _fetch_dossiers(client, updated_from: str, updated_to: str | None) -> int:
     """Page the window through the client (its pages reach the raw zone, every version of
-    every pass); return how many distinct record versions arrived."""
-    newest = client.fetch_dossiers(updated_from, updated_to)  # reconciled against tongSo
-    return int(client.stats.get("distinct_versions", len(newest)))
+    every pass, reconciled against tongSo); return how many distinct record versions
+    arrived. The items are not kept here: memory holds a key per version (bounded by
+    EGOV_WINDOW_MAX_VERSIONS through the windows `prepare` plans)."""
+    for _page in client.iter_dossier_pages(updated_from, updated_to):
+        pass
+    return int(client.stats["distinct_versions"])
 
 
 def load(extracted: dict, *, run_id: str) -> dict:

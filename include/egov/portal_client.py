@@ -193,12 +193,17 @@ class _Pass:
 
 
 class _Extraction:
-    """Everything received for one ``iter_dossier_pages`` call."""
+    """Everything received for one ``iter_dossier_pages`` call. Only ``fetch_dossiers``
+    keeps the items (``keep``); otherwise what stays in memory is one key per distinct
+    version and one code per record (for the completeness checks and ``stats``): O(window),
+    bounded by EGOV_WINDOW_MAX_VERSIONS in the pipeline (docs/performance.md)."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep: bool = False) -> None:
+        self.keep = keep
         self.keys: set[tuple] = set()
-        self.newest: dict[str, dict] = {}
-        self.blank_items: list[dict] = []
+        self.newest: dict[str, dict] = {}  # MaHoSo → newest item (keep)
+        self.record_codes: set[str] = set()  # MaHoSo seen (not keep)
+        self.blank_items: list[dict] = []  # items without a MaHoSo (keep)
         self.splits = 0
 
 
@@ -369,7 +374,7 @@ class PortalClient:
         (as ``iter_dossier_pages``), ordered like the API (NgayCapNhat, then MaHoSo). Items
         without a usable MaHoSo (malformed) cannot be matched to a record: each distinct one
         is returned."""
-        ex = _Extraction()
+        ex = _Extraction(keep=True)
         for _ in self._extract(ex, updated_from, updated_to, unit_code):
             pass
         out = list(ex.newest.values()) + ex.blank_items
@@ -378,6 +383,24 @@ class PortalClient:
         return out
 
     dossiers = fetch_dossiers
+
+    def count_dossiers(self, updated_from: str | None = None, updated_to: str | None = None,
+                       unit_code: str | None = None) -> int:
+        """``tongSo`` of ``/api/hoso`` over ``[updated_from, updated_to)``: one request for a
+        page of one item (with the usual retries); what the portal counts at that moment.
+        Nothing reaches ``on_page`` (the item is not kept: this is for planning)."""
+        params = dict(self._window_params(updated_from, updated_to, unit_code),
+                      trang="1", soLuong="1")
+        on_page, self.on_page = self.on_page, None
+        try:
+            body = self._call(DOSSIERS, params, page_no=1)
+        finally:
+            self.on_page = on_page
+        tong_so = body.get("tongSo")
+        if not isinstance(tong_so, int) or isinstance(tong_so, bool) or tong_so < 0:
+            raise PortalError(f"{self._who}: {DOSSIERS} {params} answered without tongSo",
+                              portal_code=self.portal_code, endpoint=DOSSIERS, params=params)
+        return tong_so
 
     def close(self) -> None:
         self.http.close()
@@ -430,7 +453,11 @@ class PortalClient:
                     continue
                 ex.keys.add(key)
                 st["distinct_versions"] += 1
-                if key[0]:
+                if key[0] and not ex.keep:
+                    if key[0] not in ex.record_codes:
+                        ex.record_codes.add(key[0])
+                        st["records"] += 1
+                elif key[0]:
                     prev = ex.newest.get(key[0])
                     if prev is None:
                         st["records"] += 1
@@ -439,7 +466,8 @@ class PortalClient:
                         ex.newest[key[0]] = item
                 else:
                     st["records"] += 1
-                    ex.blank_items.append(item)
+                    if ex.keep:
+                        ex.blank_items.append(item)
                 fresh.append(item)
             if fresh:
                 yield fresh

@@ -51,6 +51,7 @@ NUMBERS: dict[str, tuple] = {
     "EGOV_WATERMARK_OVERLAP_MINUTES": (120, int, 0, None),
     "EGOV_FIRST_LOAD_WINDOW_MONTHS": (12, int, 1, None),
     "EGOV_PAGE_SIZE": (1000, int, 1, 1000),
+    "EGOV_WINDOW_MAX_VERSIONS": (50000, int, 1, None),  # docs/performance.md
     "EGOV_MAX_REJECTED_SHARE": (0.2, float, 0, 1),
     "EGOV_GATE_MIN_REJECTED": (10, int, 0, None),
     "EGOV_DQ_VOLUME_FACTOR": (3, float, 1, None),
@@ -194,6 +195,12 @@ def raw_zone_root() -> str:
 def first_load_window_months() -> int:
     """A first load or full refresh is split into windows of this many months (mapped tasks)."""
     return number("EGOV_FIRST_LOAD_WINDOW_MONTHS")
+
+
+def window_max_versions() -> int:
+    """Windows are cut (prepare) until each holds at most this many record versions: what
+    one extract or load task holds in memory follows this, not the history."""
+    return number("EGOV_WINDOW_MAX_VERSIONS")
 
 
 def page_size() -> int:

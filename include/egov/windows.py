@@ -51,3 +51,55 @@ def committed_watermark(windows: list[dict], n_windows: int) -> datetime | None:
         k += 1
     newest = [by_seq[s]["newest_update"] for s in range(k) if by_seq[s]["newest_update"]]
     return max(newest) if newest else None
+
+
+# A window is cut at a whole day when it spans 2 days or more, at a whole hour when it
+# spans 2 hours or more, else at a second (the portal's resolution): readable bounds.
+_ALIGN = ((timedelta(days=2), timedelta(days=1)), (timedelta(hours=2), timedelta(hours=1)),
+          (timedelta(seconds=2), timedelta(seconds=1)))
+MAX_WINDOWS = 4096  # per portal and run: a portal whose counts never fall stops splitting
+
+
+def _midpoint(start: datetime, upper: datetime) -> datetime | None:
+    """Where to halve [start, upper): aligned, strictly inside, None when it cannot be."""
+    span = upper - start
+    for least, step in _ALIGN:
+        if span >= least:
+            mid = start + span / 2
+            base = datetime.combine(mid.date(), datetime.min.time())
+            mid = base + ((mid - base) // step) * step
+            if start < mid < upper:
+                return mid
+    return None
+
+
+def split_by_count(windows: list[Window], count, *, cap: int, now: datetime,
+                   max_windows: int = MAX_WINDOWS) -> tuple[list[Window], list[Window]]:
+    """The windows cut until each holds at most `cap` record versions by `count(start, end)`
+    (one portal request each; end None: open-ended): the fullest window is halved by time
+    first (an open-ended one between its start and `now`, the half after staying open), so
+    the windows stay contiguous and cover the same range, renumbered from 0. Returns the
+    windows and those still above the cap (a second holding more than `cap` versions, an
+    open-ended window past `now`, or `max_windows` reached). `count` may raise: nothing is
+    planned then."""
+    import heapq
+
+    heap: list[tuple[int, datetime, datetime | None]] = []
+    done: list[tuple[datetime, datetime | None, int]] = []
+    for w in windows:
+        heapq.heappush(heap, (-count(w.start, w.end), w.start, w.end))
+    while heap:
+        negative, start, end = heapq.heappop(heap)
+        n = -negative
+        mid = None
+        if n > cap and len(heap) + len(done) + 2 <= max_windows:
+            mid = _midpoint(start, end if end is not None else now)
+        if mid is None:
+            done.append((start, end, n))
+            continue
+        heapq.heappush(heap, (-count(start, mid), start, mid))
+        heapq.heappush(heap, (-count(mid, end), mid, end))
+    done.sort(key=lambda d: d[0])
+    out = [Window(i, start, end) for i, (start, end, _n) in enumerate(done)]
+    over = [w for w, (_s, _e, n) in zip(out, done, strict=True) if n > cap]
+    return out, over
