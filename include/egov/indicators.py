@@ -319,6 +319,12 @@ def _active_procedures(portal_codes: Sequence[str], bounds: list[tuple]):
         .group_by(f.portal_code, f.unit_code, f.procedure_code)
         .subquery("received_procs")
     )
+    return _active_by_ancestor(per_unit, received)
+
+
+def _active_by_ancestor(per_unit, received):
+    """Per-unit `active_<i>` flags (subquery `per_unit` of portal, unit, procedure) rolled up
+    to every ancestor of the unit: (ancestor, portal, procedure, active_<i>...)."""
     c = unit_closure.c
     return (
         select(
@@ -328,13 +334,8 @@ def _active_procedures(portal_codes: Sequence[str], bounds: list[tuple]):
             *[func.max(per_unit.c[col.name]).label(col.name) for col in received],
         )
         .select_from(per_unit)
-        .join(
-            unit_closure,
-            and_(
-                c.descendant_code == per_unit.c.unit_code,
-                c.portal_code == per_unit.c.portal_code,
-            ),
-        )
+        .join(unit_closure, and_(c.descendant_code == per_unit.c.unit_code,
+                                 c.portal_code == per_unit.c.portal_code))
         .group_by(c.ancestor_code, per_unit.c.portal_code, per_unit.c.procedure_code)
         .subquery("active_procs")
     )
@@ -397,20 +398,7 @@ def _aggregate_active_procedures(portal_codes: Sequence[str], bounds: list[tuple
         .group_by(a.portal_code, a.unit_code, a.procedure_code)
         .subquery("received_procs")
     )
-    c = unit_closure.c
-    return (
-        select(
-            c.ancestor_code,
-            per_unit.c.portal_code,
-            per_unit.c.procedure_code,
-            *[func.max(per_unit.c[col.name]).label(col.name) for col in received],
-        )
-        .select_from(per_unit)
-        .join(unit_closure, and_(c.descendant_code == per_unit.c.unit_code,
-                                 c.portal_code == per_unit.c.portal_code))
-        .group_by(c.ancestor_code, per_unit.c.portal_code, per_unit.c.procedure_code)
-        .subquery("active_procs")
-    )
+    return _active_by_ancestor(per_unit, received)
 
 
 def _earliest(bounds: list[tuple]) -> date:
