@@ -80,6 +80,24 @@ def test_a_window_under_the_cap_is_left_alone_and_counted_once():
     assert over == [] and len(windows) >= 5
 
 
+def test_adjacent_small_windows_are_joined_up_to_the_cap():
+    now = datetime(2026, 3, 1)
+    by_time = plan_windows(None, full_refresh=False, history_start=date(2021, 1, 1),
+                           overlap=timedelta(hours=2), months=12, now=now)
+    assert len(by_time) == 6
+    # history only from mid-2024: the empty years and the small ones make one window
+    moments = [datetime(2024, 6, 1) + timedelta(days=i) for i in range(400)]
+    windows, over = split_by_count(by_time, counter(moments, []), cap=1000, now=now)
+    assert windows == [Window(0, datetime(2021, 1, 1), None)] and over == []
+    # joined only while the sum fits: 2024 (214) + 2025 (186) fit 400, 2026 does not join
+    moments += [datetime(2026, 1, 2)] * 300
+    count = counter(moments, [])
+    windows, over = split_by_count(by_time, count, cap=400, now=now)
+    assert_tiles(windows, datetime(2021, 1, 1), None)
+    assert [count(w.start, w.end) for w in windows] == [400, 300] and over == []
+    assert windows[1].start == datetime(2026, 1, 1)
+
+
 def test_split_by_count_stops_at_max_windows():
     now = datetime(2026, 3, 1)
     by_time = [Window(0, datetime(2021, 1, 1), None)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from egov.records import RecordVersion, dedup_key, local_moment, parse_version
+from egov.records import RecordVersion, local_moment, parse_version
 
 
 @dataclass
@@ -38,7 +38,7 @@ def read_window(location: str) -> WindowBatch:
     units: list = []
     procedures: list = []
     received = 0
-    kept: dict[tuple[str, str], tuple] = {}
+    kept: dict[tuple[str, str], RecordVersion] = {}
     for entry in manifest["pages"]:
         endpoint = entry["endpoint"].rstrip("/")
         if endpoint.endswith("donvi"):
@@ -49,7 +49,7 @@ def read_window(location: str) -> WindowBatch:
             moment = local_moment(entry.get("received_at")) or fallback
             items = _data(read_page(location, entry))
             received += len(items)
-            for item in items:
-                kept[dedup_key(item)] = (item, moment)
-    versions = [parse_version(item, moment) for item, moment in kept.values()]
-    return WindowBatch(manifest, units, procedures, received, versions)
+            for item in items:  # identity = dedup_key(item), computed by the parse
+                version = parse_version(item, moment)
+                kept[version.identity] = version
+    return WindowBatch(manifest, units, procedures, received, list(kept.values()))

@@ -73,12 +73,28 @@ def _midpoint(start: datetime, upper: datetime) -> datetime | None:
     return None
 
 
+def _merge_adjacent(done: list[tuple[datetime, datetime | None, int]], cap: int
+                    ) -> list[tuple[datetime, datetime | None, int]]:
+    """Adjacent windows joined while together they hold at most `cap` versions: a first load
+    of a small portal is one window, not one per year of mostly empty history (each window
+    costs a task, a validation run and a commit)."""
+    merged: list[tuple[datetime, datetime | None, int]] = []
+    for start, end, n in done:
+        if merged and merged[-1][2] + n <= cap:
+            first, _end, held = merged[-1]
+            merged[-1] = (first, end, held + n)
+        else:
+            merged.append((start, end, n))
+    return merged
+
+
 def split_by_count(windows: list[Window], count, *, cap: int, now: datetime,
                    max_windows: int = MAX_WINDOWS) -> tuple[list[Window], list[Window]]:
     """The windows cut until each holds at most `cap` record versions by `count(start, end)`
     (one portal request each; end None: open-ended): the fullest window is halved by time
-    first (an open-ended one between its start and `now`, the half after staying open), so
-    the windows stay contiguous and cover the same range, renumbered from 0. Returns the
+    first (an open-ended one between its start and `now`, the half after staying open); then
+    adjacent windows are joined while they hold at most `cap` together. The windows stay
+    contiguous and cover the same range, renumbered from 0. Returns the
     windows and those still above the cap (a second holding more than `cap` versions, an
     open-ended window past `now`, or `max_windows` reached). `count` may raise: nothing is
     planned then."""
@@ -100,6 +116,7 @@ def split_by_count(windows: list[Window], count, *, cap: int, now: datetime,
         heapq.heappush(heap, (-count(start, mid), start, mid))
         heapq.heappush(heap, (-count(mid, end), mid, end))
     done.sort(key=lambda d: d[0])
+    done = _merge_adjacent(done, cap)
     out = [Window(i, start, end) for i, (start, end, _n) in enumerate(done)]
     over = [w for w, (_s, _e, n) in zip(out, done, strict=True) if n > cap]
     return out, over
