@@ -268,3 +268,14 @@ def test_window_never_reaches_the_future(fleet, world):
     c = make_client(fleet, "binh-dinh")
     later = (CLOCK + timedelta(days=1)).strftime("%Y%m%d%H%M%S")
     assert c.dossiers(updated_from=later) == []
+
+
+@pytest.mark.parametrize(("text", "seconds"), [
+    ("19700101000001", 1), ("20250101000000", 1735689600), ("20240229235959", 1709251199),
+    ("20250229000000", None), ("20251301000000", None), ("2025010100000", None),
+    ("２０２５０１０１０００００", None), (20250101000000, None), (None, None),
+])
+def test_update_stamps_are_read_at_fixed_positions_as_the_loader_reads_them(text, seconds):
+    from egov.portal_client import _ts
+
+    assert _ts(text) == seconds

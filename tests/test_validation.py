@@ -110,6 +110,16 @@ def test_expectation_summaries_cover_every_rule():
     assert [(s["rule"], s["unexpected_count"]) for s in failed] == [("status_valid", 1)]
 
 
+def test_a_missing_value_is_reported_as_null_and_the_summary_is_json():
+    import json
+
+    outcome = validate_dossiers([GOOD, {**GOOD, "MaHoSo": "H2", "NgayTiepNhan": None}], UNITS)
+    [required] = [s for s in outcome.expectations
+                  if s["rule"] == "required_by_status" and s["field"] == "NgayTiepNhan"]
+    assert required["unexpected_count"] == 1 and required["partial_unexpected_list"] == [None]
+    json.loads(json.dumps(outcome.expectations, allow_nan=False))  # no NaN reaches the store
+
+
 # --- property-based: generated records, one mutation each -------------------------------------
 
 from datetime import datetime, timedelta  # noqa: E402

