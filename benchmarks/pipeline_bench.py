@@ -311,13 +311,15 @@ def stage_figures(meter: Meter, prefix: str, versions: int, total: int) -> list[
 # the floor
 
 def floor(manifests: list[str], floor_db: str) -> dict:
-    """Parse the kept /api/hoso pages (gzip + json) and COPY flat rows into PostgreSQL."""
+    """Parse the kept /api/hoso pages (gzip + JSON, with the pipeline's parser:
+    egov.portal_json) and COPY flat rows into PostgreSQL."""
     import csv
     import gzip
     import io
 
     import psycopg2
 
+    from egov import portal_json
     from egov.raw_zone import read_manifest
 
     conn = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname=floor_db)
@@ -334,7 +336,7 @@ def floor(manifests: list[str], floor_db: str) -> dict:
                 if not entry["endpoint"].rstrip("/").endswith("hoso"):
                     continue
                 t0 = time.perf_counter()
-                items = json.loads(gzip.decompress((folder / entry["file"]).read_bytes()))
+                items = portal_json.loads(gzip.decompress((folder / entry["file"]).read_bytes()))
                 items = items.get("data") or []
                 if columns is None and items:
                     columns = sorted(items[0])

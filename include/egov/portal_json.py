@@ -12,6 +12,10 @@ import json
 import sys
 from decimal import Decimal
 
+from msgspec.json import Decoder
+
+_fast = Decoder().decode
+
 
 def _int(literal: str):
     limit = sys.get_int_max_str_digits()
@@ -22,8 +26,16 @@ def _int(literal: str):
 
 def loads(data: str | bytes):
     """`json.loads` for a portal body; raises ValueError as it does for text that is not JSON.
-    The C parser reads the body; only a body it refuses for an over-long integer is read again
-    with `_int` (a Python call per integer costs ~15% of the parse)."""
+
+    msgspec reads the body first (2-3x faster): a strict RFC 8259 parser whose result, when it
+    succeeds, is the one `json.loads` gives (tests/test_portal_json.py). Whatever it refuses
+    (NaN, a lone surrogate, a BOM, UTF-16, an integer beyond the conversion limit, text that is
+    not JSON) is read by `json.loads`, which decides. Only a body refused for an over-long
+    integer is read a third time, with `_int` (a Python call per integer)."""
+    try:
+        return _fast(data)
+    except Exception:  # noqa: BLE001 - the reference parser below decides
+        pass
     try:
         return json.loads(data)
     except json.JSONDecodeError:
