@@ -60,8 +60,10 @@ def cluster(world_fleet, tmp_path_factory, request):
         "AIRFLOW_CONN_EGOV_WAREHOUSE": warehouse,
         "EGOV_PORTALS_FILE": str(portals_file),
         "EGOV_RAW_DIR": str(workdir / "raw"),
-        # A first load in two mapped windows per portal, retried once if need be.
+        # A first load in two or more mapped windows per portal (~400 records each: windows
+        # of 36 months, not joined under a cap of 250), retried once if need be.
         "EGOV_FIRST_LOAD_WINDOW_MONTHS": "36",
+        "EGOV_WINDOW_MAX_VERSIONS": "250",
         "EGOV_TASK_RETRIES": "1",
         "EGOV_RETRY_DELAY_SECONDS": "1",
         "EGOV_FAILPOINTS": f"{HANG}:hang",  # fires only while armed (the kill case)
