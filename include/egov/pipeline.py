@@ -216,8 +216,11 @@ def _fetch_dossiers(client, updated_from: str, updated_to: str | None) -> int:
     every pass, reconciled against tongSo); return how many distinct record versions
     arrived. The items are not kept here: memory holds a key per version (bounded by
     EGOV_WINDOW_MAX_VERSIONS through the windows `prepare` plans)."""
-    for _page in client.iter_dossier_pages(updated_from, updated_to):
-        pass
+    from egov.gc_pause import collector_paused
+
+    with collector_paused():  # a key per version: many small tuples, no cycles
+        for _page in client.iter_dossier_pages(updated_from, updated_to):
+            pass
     return int(client.stats["distinct_versions"])
 
 
@@ -225,6 +228,16 @@ def load(extracted: dict, *, run_id: str) -> dict:
     """Validate the kept pages with the GX suites and load them in one transaction, with the
     window's accounting and the watermark its run's committed windows justify. Above the
     quality gate, only quarantine and results are committed, and the portal fails."""
+    from egov.gc_pause import collector_paused
+    from egov.settings import pii_key
+
+    started = time.monotonic()
+    key = pii_key()
+    with collector_paused():  # the window's work; one collection after (egov.gc_pause)
+        return _load_window(extracted, run_id=run_id, key=key, started=started)
+
+
+def _load_window(extracted: dict, *, run_id: str, key, started: float) -> dict:
     from collections import Counter
 
     from egov.batch import read_window
@@ -234,12 +247,9 @@ def load(extracted: dict, *, run_id: str) -> dict:
     from egov.quality.portal import validate_batch
     from egov.quality.results import store_results
     from egov.records import CUT, NULLED, adjustment_counts
-    from egov.settings import pii_key
     from egov.warehouse import load as wl
 
-    started = time.monotonic()
     portal_code, location = extracted["portal_code"], extracted["manifest"]
-    key = pii_key()
     batch = read_window(location)  # each record version parsed once, de-duplicated
     manifest, units, procedures, distinct = (batch.manifest, batch.units, batch.procedures,
                                              batch.versions)
