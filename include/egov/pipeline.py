@@ -152,8 +152,8 @@ def _count_bounded(client, windows: list, cap: int, now: datetime) -> list:
         log.warning("%s: window from %s still holds more than EGOV_WINDOW_MAX_VERSIONS=%d "
                     "record versions and cannot be cut further", code, w.start, cap)
     if len(bounded) != len(windows):
-        log.info("%s: %d window(s) by time cut into %d of at most %d record versions "
-                 "(%d count requests)", code, len(windows), len(bounded), cap,
+        log.info("%s: %d window(s) by time cut and joined into %d of at most %d record "
+                 "versions (%d count requests)", code, len(windows), len(bounded), cap,
                  int(client.stats["pages"]))
     return bounded
 
