@@ -66,6 +66,22 @@ def test_rejected_newest_keeps_the_accepted_version_and_reruns_do_not_duplicate(
     assert '"TrangThaiHoSo": 42' in rows[0]["payload"]
 
 
+def test_missing_records_names_only_keys_in_neither_table(warehouse):
+    odd = ["a,b", "{x}", 'q"uote', "back\\slash", "NULL", "spa ce", "Hồ sơ"]
+    loaded = odd[:4] + [f"K{i:05d}" for i in range(6000)]  # more than one IN list on SQLite
+    failure = Failure("status_valid", "TrangThaiHoSo", 42, "TrangThaiHoSo is not an integer")
+    with warehouse.begin() as conn:
+        wl.upsert_dossiers(conn, "p", [version(k, "20250102000000") for k in loaded],
+                           pii_key=None, run_id="r1", now=NOW)
+        wl.upsert_quarantine(conn, "p", [(version("NULL", "20250102000000"), [failure])],
+                             run_id="r1", now=NOW)
+        wl.upsert_dossiers(conn, "other", [version("spa ce", "20250102000000")],
+                           pii_key=None, run_id="r1", now=NOW)  # another portal's record
+        asked = set(loaded) | set(odd) | {"K99999"}
+        assert wl.missing_records(conn, "p", asked) == {"spa ce", "Hồ sơ", "K99999"}
+        assert wl.missing_records(conn, "p", set()) == set()
+
+
 def test_watermark_only_moves_forward(warehouse):
     with warehouse.begin() as conn:
         assert wl.advance_watermark(conn, "p", datetime(2025, 1, 5), run_id="r", now=NOW) == \

@@ -246,3 +246,21 @@ def test_validate_batch_reads_the_history_only_for_incremental_runs(tmp_path, ca
     first_load = validate_batch(engine, "p", incremental=False, **args)
     assert not [r for r in first_load.results if r["suite"] == "dossier_batch"]
     engine.dispose()
+
+
+def test_rules_with_the_same_expectation_each_get_their_result():
+    """Two rules may run one expectation with the same arguments (their names, severities
+    and messages differ): each is its own expectation, with its own result."""
+    import pandas as pd
+
+    from egov.quality.gxrun import build_suite, run_rules
+    from egov.quality.rules import WARNING, Rule
+
+    same = {"column": "x", "value_set": ["a"]}
+    rules = [Rule("first", "x", "x is a", "ExpectColumnValuesToBeInSet", dict(same)),
+             Rule("second", "x", "x is a (warning)", "ExpectColumnValuesToBeInSet", dict(same),
+                  severity=WARNING)]
+    assert len(build_suite("s", rules).expectations) == 2
+    results = run_rules("s", rules, pd.DataFrame({"x": ["a", "b", "a"]}))
+    assert [(r.rule.name, r.summary["severity"], r.rows) for r in results] == [
+        ("first", "error", [1]), ("second", "warning", [1])]

@@ -44,15 +44,17 @@ def ephemeral_context():
 
 
 def build_suite(suite_name: str, rules: list[Rule]):
-    """The GX ExpectationSuite of `rules`; each expectation's meta names its rule."""
+    """The GX ExpectationSuite of `rules`, one expectation per rule in order (none merged);
+    each expectation's meta names its rule. Built whole, not by `add_expectation`, which
+    writes to the store of the current context each time once the suite is saved there."""
     gx = gx_module()
-    suite = gx.ExpectationSuite(name=suite_name)
+    expectations = []
     for i, rule in enumerate(rules):
         cls = getattr(gx.expectations, rule.expectation)
         meta = {"rule": rule.name, "field": rule.field, "message": rule.message,
                 "severity": rule.severity, "rule_index": i}
-        suite.add_expectation(cls(**rule.kwargs, meta=meta))
-    return suite
+        expectations.append(cls(**rule.kwargs, meta=meta))
+    return gx.ExpectationSuite(name=suite_name, expectations=expectations)
 
 
 @dataclass

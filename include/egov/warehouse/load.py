@@ -211,9 +211,18 @@ def record_portal_run(conn, row: dict) -> None:
 
 
 def missing_records(conn, portal_code: str, keys: set[str]) -> set[str]:
-    """Record keys neither in fct_dossier nor in quarantine_record (should be none)."""
+    """Record keys neither in fct_dossier nor in quarantine_record (should be none).
+    PostgreSQL: one statement with the keys as one array parameter, answering only the
+    missing keys; SQLite: IN lists of 5,000 keys."""
     if not keys:
         return set()
+    if conn.dialect.name == "postgresql":
+        stmt = text(
+            "SELECT k FROM unnest(CAST(:keys AS text[])) AS k WHERE NOT EXISTS "
+            "(SELECT 1 FROM fct_dossier d WHERE d.portal_code = :portal AND d.dossier_code = k)"
+            " AND NOT EXISTS (SELECT 1 FROM quarantine_record q WHERE q.portal_code = :portal"
+            " AND q.record_key = k)")
+        return set(conn.execute(stmt, {"keys": list(keys), "portal": portal_code}).scalars())
     found: set[str] = set()
     ordered = sorted(keys)
     for start in range(0, len(ordered), 5000):
