@@ -144,3 +144,79 @@ def test_a_night_logs_only_the_changed_records(warehouse, world):
     assert len(open_codes) == 3
     full = _marts(warehouse, NIGHTS[0], incremental=False)
     assert _marts(warehouse, NIGHTS[0], incremental=True) == full
+
+
+def _log_rows(conn) -> int:
+    return conn.scalar(sa.select(sa.func.count()).select_from(agg_dossier_log))
+
+
+def test_a_portal_never_built_logs_nothing_until_its_first_build(warehouse, world):
+    """Its next compute rebuilds it from fct_dossier: a first load writes no log rows."""
+    clock = datetime(2025, 3, 29, 20, 0)
+    with warehouse.begin() as conn:
+        _load(conn, world, clock)
+        assert _log_rows(conn) == 0
+        assert conn.scalar(sa.select(sa.func.count()).select_from(fct_dossier)) > 400
+        assert refresh(conn, [PORTAL], as_of=NIGHTS[0])[PORTAL]["rebuilt"]
+    f = fct_dossier.c
+    with warehouse.begin() as conn:
+        code = conn.scalar(sa.select(f.dossier_code).where(f.status.in_((2, 4, 5, 6)))
+                           .order_by(f.dossier_code).limit(1))
+        conn.execute(sa.update(fct_dossier).where(f.dossier_code == code)
+                     .values(status=9, ended_date=date(2025, 3, 29)))
+        assert _log_rows(conn) == 2  # built: the before- and after-image
+    assert _marts(warehouse, NIGHTS[0], incremental=True) == \
+        _marts(warehouse, NIGHTS[0], incremental=False)
+
+
+def test_a_load_waiting_on_the_first_build_logs_its_rows(pg_url, world):
+    """PostgreSQL, two sessions: a compute builds the portal's aggregates while a load writes
+    new records of it. The load's trigger waits for the compute's lock on the log, then sees
+    the portal built and logs its rows, so the next night counts them."""
+    import threading
+    import time
+
+    from egov.warehouse.db import make_engine
+    from egov.warehouse.load import upsert_dossiers
+    from egov.warehouse.migrations import upgrade
+
+    engine = make_engine(pg_url)
+    upgrade(engine)
+    truth = list(world.warehouse_truth(PORTAL, [datetime(2025, 3, 29, 20, 0)]).values())
+    late = truth[len(truth) // 2:]
+    with engine.begin() as conn:
+        _load(conn, world, datetime(2025, 3, 29, 20, 0))
+        conn.execute(sa.delete(fct_dossier).where(
+            fct_dossier.c.dossier_code.in_([r["MaHoSo"] for r in late])))
+        assert _log_rows(conn) == 0
+    errors = []
+
+    def load_late():
+        try:
+            with engine.begin() as conn:
+                upsert_dossiers(conn, PORTAL, late, pii_key=None, run_id="late",
+                                now=datetime(2025, 7, 1))
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    compute = engine.connect()
+    transaction = compute.begin()
+    refresh(compute, [PORTAL], as_of=NIGHTS[0])  # builds, holding the log
+    writer = threading.Thread(target=load_late)
+    writer.start()
+    deadline = time.monotonic() + 30
+    with engine.connect() as watch:  # until the load waits on a lock
+        while not watch.scalar(sa.text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'")):
+            assert time.monotonic() < deadline and writer.is_alive()
+            time.sleep(0.05)
+    transaction.commit()
+    compute.close()
+    writer.join(30)
+    assert not errors and not writer.is_alive()
+    with engine.connect() as conn:
+        assert _log_rows(conn) == len(late)
+    assert _marts(engine, NIGHTS[0], incremental=True) == \
+        _marts(engine, NIGHTS[0], incremental=False)
+    engine.dispose()
