@@ -357,3 +357,67 @@ def test_connection_extras_set_the_caps(monkeypatch):
     assert (c.max_retry_after, c.max_response_bytes, c.max_response_seconds) == (30, 1000, 12.5)
     c = client_from_connection("portal_caps", "caps", max_retry_after=5)
     assert c.max_retry_after == 5
+
+
+# --- the next page travels while the current one is read -----------------------------------
+
+def _paged(pages: int, failing_page: int | None = None):
+    """/api/hoso in `pages` pages of one record each; `failing_page` always answers 503."""
+    def route(h, method, path):
+        if "auth" in path:
+            return h.reply(200, TOKEN_OK)
+        page = int(path.split("trang=")[1].split("&")[0])
+        if page == failing_page:
+            return h.reply(503, b'{"error_code":"503"}')
+        item = {"MaHoSo": f"H{page}", "NgayCapNhat": f"202501010000{page:02d}"}
+        return h.reply(200, json.dumps({"error_code": "0", "tongSo": pages,
+                                        "data": [item]}).encode())
+    return route
+
+
+def _page_requests(server: Server) -> list[int]:
+    return [int(p.split("trang=")[1].split("&")[0]) for m, p, *_ in server.requests
+            if "hoso" in p]
+
+
+def test_the_next_page_is_requested_while_the_caller_reads_this_one(serve):
+    server = serve(_paged(3))
+    pages = []
+    c = client(server, page_size=1, on_page=lambda *a: pages.append(a[2]))
+    seen = []
+    for items in c.iter_dossier_pages("20250101000000", "20250102000000"):
+        seen += [i["MaHoSo"] for i in items]
+        if len(seen) == 1:  # page 1 in hand: page 2 is asked for without waiting for us
+            deadline = time.monotonic() + 10
+            while 2 not in _page_requests(server):
+                assert time.monotonic() < deadline, "page 2 was not requested ahead"
+                time.sleep(0.01)
+    c.close()
+    assert seen == ["H1", "H2", "H3"]
+    assert pages == [1, 2, 3]  # kept in page order, each once
+    assert _page_requests(server) == [1, 2, 3]  # one request per page, none past the last
+
+
+def test_a_page_fetched_ahead_and_left_unread_stops_retrying(serve):
+    server = serve(_paged(3, failing_page=2))
+    sleeps = Sleeps()
+    c = client(server, page_size=1, max_retries=50, sleep=sleeps)
+    listing = c.iter_dossier_pages("20250101000000", "20250102000000")
+    assert [i["MaHoSo"] for i in next(listing)] == ["H1"]
+    listing.close()  # the caller stops reading: page 2 is in flight, failing
+    c.close()
+    assert 1 <= _page_requests(server).count(2) <= 3  # not 51 attempts
+    assert len(sleeps) <= 2
+
+
+def test_a_failing_next_page_fails_the_listing_after_the_pages_before_it(serve):
+    server = serve(_paged(3, failing_page=2))
+    pages = []
+    c = client(server, page_size=1, max_retries=2, on_page=lambda *a: pages.append(a[2]))
+    seen = []
+    with pytest.raises(PortalError, match="failed after 3 attempts: HTTP 503"):
+        for items in c.iter_dossier_pages("20250101000000", "20250102000000"):
+            seen += [i["MaHoSo"] for i in items]
+    c.close()
+    assert seen == ["H1"] and pages == [1]
+    assert _page_requests(server) == [1, 2, 2, 2]

@@ -51,6 +51,7 @@ import json
 import logging
 import math
 import random
+import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -253,7 +254,8 @@ def _host_of(location: str | None) -> str:
 
 
 class PortalClient:
-    """Client for one portal. Not thread-safe (one per task/thread)."""
+    """Client for one portal. Not thread-safe (one per task/thread); it fetches the next
+    page of a listing on a thread of its own while the caller reads the current one."""
 
     def __init__(self, base_url: str, username: str, password: str, *, portal_code: str,
                  conn_id: str | None = None, connect_timeout: float = 5,
@@ -305,6 +307,9 @@ class PortalClient:
         self.max_response_bytes = int(max_response_bytes)
         self.max_response_seconds = max_response_seconds
         self._calls_with_token = 0
+        self._request_lock = threading.Lock()
+        self._abandoned = threading.Event()  # the page fetched ahead is no longer wanted
+        self._pool = None  # the thread that fetches the next page ahead (``_pages``)
         self.stats: dict[str, float] = {}
         self.reset_stats()
 
@@ -407,7 +412,11 @@ class PortalClient:
         return tong_so
 
     def close(self) -> None:
+        self._abandoned.set()
         self.http.close()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
     def __enter__(self) -> PortalClient:
         return self
@@ -582,19 +591,45 @@ class PortalClient:
         todo.append((lo, mid, False))
 
     def _pages(self, endpoint: str, params: dict) -> Iterator[tuple[int, list]]:
-        trang = 1
-        while True:
-            p = dict(params, trang=str(trang), soLuong=str(self.page_size))
-            body = self._call(endpoint, p, page_no=trang)
-            tong_so = body.get("tongSo")
-            data = body["data"]
-            if not isinstance(tong_so, int) or isinstance(tong_so, bool):
-                raise PortalError(f"{self._who}: {endpoint} {p} answered without tongSo",
-                                  portal_code=self.portal_code, endpoint=endpoint, params=p)
-            yield tong_so, data
-            if not data or trang * self.page_size >= tong_so:
-                return
-            trang += 1
+        """The pages of `endpoint`, in order. The next page is requested as soon as a page
+        shows there is one, and travels while this one is kept and read (one request in
+        flight at a time, as before; the portal works while the client does)."""
+        trang, ahead = 1, None
+        try:
+            while True:
+                p = dict(params, trang=str(trang), soLuong=str(self.page_size))
+                if ahead is None:
+                    status, content, body = self._receive(endpoint, p)
+                else:
+                    status, content, body = ahead.result()
+                    ahead = None
+                tong_so = body.get("tongSo")
+                data = body["data"]
+                if not isinstance(tong_so, int) or isinstance(tong_so, bool):
+                    raise PortalError(f"{self._who}: {endpoint} {p} answered without tongSo",
+                                      portal_code=self.portal_code, endpoint=endpoint,
+                                      params=p)
+                more = bool(data) and trang * self.page_size < tong_so
+                if more:
+                    following = dict(params, trang=str(trang + 1), soLuong=str(self.page_size))
+                    ahead = self._prefetcher().submit(self._receive, endpoint, following)
+                self._kept(endpoint, p, trang, status, content)
+                yield tong_so, data
+                if not more:
+                    return
+                trang += 1
+        finally:
+            if ahead is not None and not ahead.cancel():  # left unread: no more retries
+                self._abandoned.set()
+                ahead.add_done_callback(lambda f: f.exception())
+
+    def _prefetcher(self):
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(max_workers=1,
+                                            thread_name_prefix=f"egov-{self.portal_code}")
+        return self._pool
 
     # ---------------------------------------------------------------- HTTP
     def _send(self, method: str, endpoint: str, params: dict, *, json_body: Any = None,
@@ -668,6 +703,25 @@ class PortalClient:
         self._token = body["session"]
 
     def _call(self, endpoint: str, params: dict, *, page_no: int) -> dict:
+        status, content, body = self._receive(endpoint, params)
+        self._kept(endpoint, params, page_no, status, content)
+        return body
+
+    def _kept(self, endpoint: str, params: dict, page_no: int, status: int,
+              content: bytes) -> None:
+        """A page received: counted and handed to ``on_page``, in page order."""
+        self.stats["pages"] += 1
+        if self.on_page is not None:
+            self.on_page(endpoint, dict(params), page_no, status, content)
+
+    def _receive(self, endpoint: str, params: dict) -> tuple[int, bytes, dict]:
+        """One data request with its retries and re-authentication: (status, raw body,
+        parsed body). One at a time (a page fetched ahead runs on the client's thread)."""
+        with self._request_lock:
+            self._abandoned.clear()
+            return self._receive_unlocked(endpoint, params)
+
+    def _receive_unlocked(self, endpoint: str, params: dict) -> tuple[int, bytes, dict]:
         reauths = 0
         while True:
             if self._token is None:
@@ -688,10 +742,7 @@ class PortalClient:
                 self._token = None
                 self.stats["reauths"] += 1
                 continue
-            self.stats["pages"] += 1
-            if self.on_page is not None:
-                self.on_page(endpoint, dict(params), page_no, status, content)
-            return body
+            return status, content, body
 
     def _get(self, endpoint: str, params: dict) -> tuple[tuple[int, bytes], dict]:
         self._calls_with_token += 1
@@ -770,7 +821,7 @@ class PortalClient:
             try:
                 return fn()
             except _Retryable as e:
-                if attempt >= self.max_retries:
+                if attempt >= self.max_retries or self._abandoned.is_set():
                     raise PortalError(
                         f"{self._who}: {endpoint} {params} failed after "
                         f"{attempt + 1} attempts: {e.reason}",
