@@ -71,8 +71,37 @@ def test_parse_portal_time(value, expected):
     assert parse_portal_time(value) == expected
 
 
+def test_digit_stamps_read_as_the_calendar_says():
+    """`digits_moment` against datetime's constructor over every edge of each part: the same
+    moments, the same refusals (no 30 February, no hour 24, no second 60)."""
+    from itertools import product
+
+    from egov.records import digits_moment
+
+    def reference(text):
+        try:
+            return datetime(*(int(text[a:b]) for a, b in
+                              ((0, 4), (4, 6), (6, 8), (8, 10), (10, 12), (12, 14))))
+        except ValueError:
+            return None
+
+    def ours(text):
+        try:
+            return digits_moment(text)
+        except ValueError:
+            return None
+
+    parts = product(["0000", "0001", "1900", "2023", "2024", "9999"],
+                    [0, 1, 2, 12, 13, 99], [0, 1, 28, 29, 30, 31, 32], [0, 23, 24, 99],
+                    [0, 59, 60], [0, 59, 60, 61])
+    stamps = [f"{y}{mo:02d}{d:02d}{h:02d}{mi:02d}{s:02d}" for y, mo, d, h, mi, s in parts]
+    differ = [t for t in stamps if ours(t) != reference(t)]
+    assert not differ, differ[:5]
+    assert sum(reference(t) is not None for t in stamps) > 400
+
+
 @pytest.mark.parametrize("value", ["20230229101010", "2024-01-01 10:00:00", "2024010110101",
-                                   20240101101010, "20240101246000"])
+                                   20240101101010, "20240101246000", "20240101240000"])
 def test_malformed_times(value):
     with pytest.raises(ValueError):
         parse_portal_time(value)
