@@ -399,6 +399,35 @@ def test_malformed_versions_are_marked_and_served():
     assert current_bad and all(v.data in items for v in current_bad)
 
 
+def test_pages_are_the_bytes_json_dumps_writes_clean_or_corrupted():
+    """Pages of clean versions are encoded by msgspec, pages holding a corrupted version by
+    json.dumps: either way the body is what json.dumps(ensure_ascii=False) writes."""
+    import json
+
+    bad = build_world(seed=5, scale=200, clock=datetime(2023, 12, 31, 23, 0),
+                      history_start=date(2022, 1, 1), malformed_rate=0.05)
+    plain = corrupted = 0
+    corrupt_codes = {v.record_code for v in bad.corrupt_versions("binh-dinh")}
+    with SimulatorFleet(bad, credentials=CREDS, portals=["binh-dinh"]) as f:
+        s = login(f)
+        trang = 1
+        while True:
+            r = get(s, f, "/api/hoso", trang=trang, soLuong=5)
+            assert r.status_code == 200
+            body = json.loads(r.content)
+            assert r.content == json.dumps(body, ensure_ascii=False,
+                                           separators=(",", ":")).encode("utf-8")
+            if any(d.get("MaHoSo") in corrupt_codes or not d.get("MaHoSo")
+                   for d in body["data"]):
+                corrupted += 1
+            else:
+                plain += 1
+            if trang * 5 >= body["tongSo"]:
+                break
+            trang += 1
+    assert plain > 10 and corrupted > 10
+
+
 def test_stopped_portal_refuses_then_comes_back():
     w = build_world(seed=1, scale=50, clock=datetime(2022, 1, 10))
     with SimulatorFleet(w, credentials=CREDS, portals=["binh-dinh", "tay-ninh"]) as f:

@@ -25,6 +25,8 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+import msgspec
+
 from egov.simulator.faults import FaultConfig, FaultInjector, parse_faults
 from egov.simulator.generator import format_ts, from_local_seconds, parse_ts
 from egov.simulator.units import portal_codes
@@ -55,9 +57,13 @@ class SimResponse:
     drop: bool = False  # close the connection without answering (fault hooks)
 
     @classmethod
-    def json(cls, status: int, obj: dict, headers: dict[str, str] | None = None
-             ) -> SimResponse:
-        body = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    def json(cls, status: int, obj: dict, headers: dict[str, str] | None = None, *,
+             plain: bool = False) -> SimResponse:
+        """`plain`: `obj` holds only str, int, bool, None, lists and dicts (no float, no
+        lone surrogate): encoded by msgspec, 7x faster, the same bytes as json.dumps."""
+        body = _plain_json(obj) if plain else None
+        if body is None:
+            body = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         h = {"Content-Type": "application/json; charset=utf-8"}
         h.update(headers or {})
         return cls(status, body, h)
@@ -65,6 +71,16 @@ class SimResponse:
 
 Handle = Callable[[SimRequest], SimResponse]
 FaultHook = Callable[[SimRequest, Handle], SimResponse]
+
+
+def _plain_json(obj) -> bytes | None:
+    try:
+        return _ENCODER.encode(obj)
+    except (TypeError, ValueError, OverflowError):  # not plain after all: json.dumps says
+        return None
+
+
+_ENCODER = msgspec.json.Encoder()
 
 
 def _error(status: int, message: str) -> SimResponse:
@@ -438,13 +454,14 @@ class SimulatorFleet:
         return (intarg("trang", 1, 1, None),
                 intarg("soLuong", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE))
 
-    def _paged(self, req: SimRequest, items: list, materialize: Callable | None
-               ) -> SimResponse:
+    def _paged(self, req: SimRequest, items: list, materialize: Callable | None,
+               plain: Callable | None = None) -> SimResponse:
         trang, so_luong = self._page_args(req)
         chunk = items[(trang - 1) * so_luong: trang * so_luong]
         data = [materialize(x) for x in chunk] if materialize else list(chunk)
         return SimResponse.json(200, {"error_code": "0", "tongSo": len(items), "trang": trang,
-                                      "soLuong": so_luong, "data": data})
+                                      "soLuong": so_luong, "data": data},
+                                plain=plain is not None and all(map(plain, chunk)))
 
     def _dossiers(self, req: SimRequest) -> SimResponse:
         def ts_arg(name: str) -> int | None:
@@ -461,7 +478,8 @@ class SimulatorFleet:
         unit = req.query.get("maDonVi") or None
         now = self.world.clock_ts
         entries = self.world.query(req.portal, upd_from, upd_to, unit, now)
-        return self._paged(req, entries, lambda e: self.world.materialize(req.portal, e))
+        return self._paged(req, entries, lambda e: self.world.materialize(req.portal, e),
+                           plain=lambda e: e[5] is None)  # a corrupted version may be odd
 
 
 def clock_string(dt: datetime) -> str:
