@@ -5,7 +5,7 @@ never replaced by null), and a failure names the table and the kind, never a val
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select, text
@@ -13,7 +13,7 @@ from sqlalchemy import select, text
 from egov.records import parse_version
 from egov.safe_errors import WarehouseWriteError
 from egov.warehouse import load as wl
-from egov.warehouse.pgcopy import copy_text
+from egov.warehouse.pgcopy import copy_buffer, copy_text
 from egov.warehouse.schema import fct_dossier
 
 NOW = datetime(2025, 1, 2, 3, 4, 5)
@@ -110,3 +110,67 @@ def test_a_failed_copy_merge_names_the_table_not_the_values(pg_url):
     assert "forced_failure" in message
     assert "Secret" not in message and "0987654321" not in message
     assert caught.value.__cause__ is None and caught.value.__context__ is None
+
+
+def test_copy_buffer_sends_each_value_as_copy_text():
+    """Whichever way a column is converted (per distinct value when its values repeat, value
+    by value, generic), each field is `copy_text` of its value: equal values of other types
+    (1 and True) or other offsets (aware datetimes) keep their own text."""
+    utc, plus7 = UTC, timezone(timedelta(hours=7))
+    moment = datetime(2025, 3, 1, 12, 0, 5, 250, tzinfo=utc)
+    n = 1200
+    columns = {
+        "s_repeat": [HOSTILE[i % len(HOSTILE)] if i % 5 else None for i in range(n)],
+        "s_plain": [f"u{i % 3}" for i in range(n)],
+        "s_unique": [f"u{i}" + ("\t" if i == n - 1 else "") for i in range(n)],
+        "b": [(True, False, None)[i % 3] for i in range(n)],
+        "i_repeat": [(0, -7, None, 2**70)[i % 4] for i in range(n)],
+        "i_unique": [i if i % 9 else None for i in range(n)],
+        "int_and_bool": [(1, True, 0, False)[i % 4] for i in range(n)],
+        "float": [(0.0, -0.0, 1.5)[i % 3] for i in range(n)],
+        "d_repeat": [date(2025, 1, 1 + i % 3) for i in range(n)],
+        "dt_repeat": [datetime(2025, 1, 1, i % 2, 0, 0, 7 * (i % 3)) for i in range(n)],
+        "dt_unique": [datetime(2025, 1, 1) + timedelta(seconds=i) if i % 7 else None
+                      for i in range(n)],
+        "dt_aware": [(moment, moment.astimezone(plus7), None)[i % 3] for i in range(n)],
+        "nulls": [None] * n,
+    }
+    names = list(columns)
+    rows = list(zip(*columns.values(), strict=True))
+    expected = "".join("\t".join([*map(copy_text, row), str(seq)]) + "\n"
+                       for seq, row in enumerate(rows))
+    dicts = [dict(zip(names, row, strict=True)) for row in rows]
+    assert copy_buffer(rows, names, tuples=True).getvalue() == expected
+    assert copy_buffer(dicts, names).getvalue() == expected
+    assert "2025-03-01T19:00:05.000250+07:00" in expected and "\t1\t" in expected
+    del dicts[5]["b"]  # a missing key is null
+    assert copy_buffer(dicts, names).getvalue().split("\n")[5].split("\t")[3] == "\\N"
+    assert copy_buffer(dicts[:2], ["b"]).getvalue() == "t\t0\nf\t1\n"
+    assert copy_buffer([], names).getvalue() == ""
+    with pytest.raises(ValueError):
+        copy_buffer([(1, 2)], ["a"], tuples=True)
+
+
+def test_aware_times_of_one_instant_keep_their_own_wall_clock(pg_url):
+    """Tuples given with their columns; loaded_at equal instants at other offsets, repeated:
+    each row stores its own wall-clock time (as a timestamp without time zone does)."""
+    from egov.warehouse.db import make_engine
+    from egov.warehouse.migrations import upgrade
+    from egov.warehouse.pgcopy import copy_upsert
+
+    engine = make_engine(pg_url)
+    upgrade(engine)
+    utc = datetime(2025, 1, 2, 3, 0, tzinfo=UTC)
+    stamps = [utc, utc.astimezone(timezone(timedelta(hours=7)))]
+    base = version("X", "20250102000000").row
+    names = ["portal_code", *base, "run_id", "loaded_at"]
+    tuples = [("p", *{**base, "dossier_code": f"X{i}"}.values(), "r", stamps[i % 2])
+              for i in range(300)]
+    with engine.begin() as conn:
+        copy_upsert(conn, fct_dossier, tuples, ["portal_code", "dossier_code"],
+                    newer_than="updated_at", columns=names)
+    stored = {code: r["loaded_at"] for code, r in rows(engine).items()}
+    engine.dispose()
+    assert len(stored) == 300
+    assert {stored[f"X{i}"] for i in range(0, 300, 2)} == {datetime(2025, 1, 2, 3, 0)}
+    assert {stored[f"X{i}"] for i in range(1, 300, 2)} == {datetime(2025, 1, 2, 10, 0)}

@@ -10,6 +10,7 @@ import hashlib
 import logging
 from collections import Counter
 from datetime import datetime
+from operator import itemgetter
 
 from sqlalchemy import delete, func, insert, select, text
 
@@ -140,17 +141,26 @@ def upsert_dossiers(conn, portal_code: str, accepted: list[RecordVersion], *, pi
     null (a load without the ID number, or without the key). `accepted`: RecordVersions (or
     raw items, parsed here). PostgreSQL: COPY into a staging table and one merge
     (egov.warehouse.pgcopy); SQLite: batched INSERT ... ON CONFLICT."""
-    accepted = _versions(accepted)
-    rows = [
-        {"portal_code": portal_code, **v.row,
-         "applicant_id_hash": applicant_hash(v.value("SoGiayToChuHoSo"), pii_key),
-         "run_id": run_id, "loaded_at": now}
-        for v in newest_versions(accepted)
-    ]
-    write = copy_upsert if conn.dialect.name == "postgresql" else upsert
-    write(conn, fct_dossier, rows, ["portal_code", "dossier_code"], newer_than="updated_at",
-          keep_when_null=("applicant_id_hash",))
-    return len(rows)
+    newest = newest_versions(_versions(accepted))
+    keys = ["portal_code", "dossier_code"]
+    if conn.dialect.name != "postgresql":
+        rows = [{"portal_code": portal_code, **v.row,
+                 "applicant_id_hash": applicant_hash(v.value("SoGiayToChuHoSo"), pii_key),
+                 "run_id": run_id, "loaded_at": now}
+                for v in newest]
+        upsert(conn, fct_dossier, rows, keys, newer_than="updated_at",
+               keep_when_null=("applicant_id_hash",))
+        return len(rows)
+    if newest:  # rows as tuples: no dict built per row
+        fields = list(newest[0].row)
+        values = itemgetter(*fields)
+        rows = [(portal_code, *values(v.row),
+                 applicant_hash(v.value("SoGiayToChuHoSo"), pii_key), run_id, now)
+                for v in newest]
+        copy_upsert(conn, fct_dossier, rows, keys, newer_than="updated_at",
+                    keep_when_null=("applicant_id_hash",),
+                    columns=["portal_code", *fields, "applicant_id_hash", "run_id", "loaded_at"])
+    return len(newest)
 
 
 def upsert_quarantine(conn, portal_code: str, rejected, *, run_id: str, now: datetime,

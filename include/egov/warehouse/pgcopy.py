@@ -14,6 +14,7 @@ import io
 import re
 from collections.abc import Sequence
 from datetime import date, datetime, time
+from operator import itemgetter
 
 from egov.safe_errors import WarehouseWriteError, db_error_summary
 
@@ -43,32 +44,64 @@ def copy_text(value) -> str:
     return copy_text(str(value))
 
 
-def _column_text(values: list) -> list[str]:
-    """One column's values as COPY text fields: by the type its values have (checked once
-    over the column), the generic `copy_text` for a column of mixed or other types."""
-    present = [v for v in values if v is not None]
-    kinds = {type(v) for v in present}
-    if kinds == {str}:
+_NONE = type(None)
+_PROBE = 1000  # values looked at to guess whether a column repeats its values
+
+
+def _column_text(values: Sequence) -> Sequence[str]:
+    """One column's values as COPY text fields, each the `copy_text` of its value. A column
+    of one exact type (checked over every value) is converted per distinct value when its
+    first values repeat, else value by value; any other column by `copy_text`."""
+    kinds = set(map(type, values))
+    nulls = _NONE in kinds
+    kinds.discard(_NONE)
+    if len(kinds) != 1:
+        return [copy_text(v) for v in values] if kinds else ["\\N"] * len(values)
+    kind = kinds.pop()
+    if kind not in (str, bool, int, date, datetime):
+        return [copy_text(v) for v in values]
+    if kind is bool or len(set(values[:_PROBE])) < 0.9 * min(_PROBE, len(values)):
+        distinct = set(values)
+        distinct.discard(None)
+        if kind is str and _SPECIAL.search("".join(distinct)) is None:
+            return ["\\N" if v is None else v for v in values] if nulls else values
+        # Equal aware datetimes may differ in offset, so in text: never one text for both.
+        if kind is not datetime or all(v.tzinfo is None for v in distinct):
+            table = {v: copy_text(v) for v in distinct}
+            table[None] = "\\N"
+            return list(map(table.__getitem__, values))
+    if kind is str:
+        present = [v for v in values if v is not None] if nulls else values
         if _SPECIAL.search("".join(present)) is None:  # nothing to escape: one scan
-            return ["\\N" if v is None else v for v in values]
-    elif kinds == {bool}:
-        return ["\\N" if v is None else ("t" if v else "f") for v in values]
-    elif kinds == {int}:
-        return ["\\N" if v is None else str(v) for v in values]
-    elif kinds in ({datetime}, {date}):
-        return ["\\N" if v is None else v.isoformat() for v in values]
-    elif not kinds:
-        return ["\\N"] * len(values)
-    return [copy_text(v) for v in values]
+            return ["\\N" if v is None else v for v in values] if nulls else values
+        return [copy_text(v) for v in values]
+    if kind is int:
+        return ["\\N" if v is None else str(v) for v in values] if nulls \
+            else list(map(str, values))
+    return ["\\N" if v is None else v.isoformat() for v in values] if nulls \
+        else list(map(kind.isoformat, values))
 
 
-def copy_buffer(rows: Sequence[dict], columns: Sequence[str]) -> io.StringIO:
+def copy_buffer(rows: Sequence, columns: Sequence[str], *, tuples: bool = False) -> io.StringIO:
     """`rows` (with their position as SEQ_COLUMN, last) as COPY text, built column by
-    column."""
-    fields = [_column_text([row.get(c) for row in rows]) for c in columns]
-    fields.append([str(seq) for seq in range(len(rows))])
+    column. Rows are dicts (a missing key is null) or, with `tuples`, sequences of the
+    values of `columns` in that order."""
+    if not tuples and columns:
+        try:
+            rows = list(map(itemgetter(*columns), rows))
+        except KeyError:
+            rows = [tuple(row.get(c) for c in columns) for row in rows]
+        else:
+            if len(columns) == 1:
+                rows = [(v,) for v in rows]
+    fields = list(zip(*rows, strict=True)) if rows and columns else [()] * len(columns)
+    if len(fields) != len(columns):
+        raise ValueError(f"rows of {len(fields)} values for {len(columns)} columns")
+    texts = [_column_text(values) for values in fields]
+    texts.append(list(map(str, range(len(rows)))))
     out = io.StringIO()
-    out.writelines(f"{line}\n" for line in map("\t".join, zip(*fields, strict=True)))
+    if rows:  # one write
+        out.write("\n".join(map("\t".join, zip(*texts, strict=True))) + "\n")
     out.seek(0)
     return out
 
@@ -79,18 +112,21 @@ def _keys_of(rows: Sequence[dict], keys: Sequence[str]) -> str:
     return keys_of(rows, keys)
 
 
-def copy_upsert(conn, table, rows: Sequence[dict], keys: Sequence[str], *,
-                newer_than: str | None = None, keep_when_null: Sequence[str] = ()) -> None:
+def copy_upsert(conn, table, rows: Sequence, keys: Sequence[str], *,
+                newer_than: str | None = None, keep_when_null: Sequence[str] = (),
+                columns: Sequence[str] | None = None) -> None:
     """`egov.warehouse.upsert.upsert` for PostgreSQL through COPY: rows staged, then merged
     with one statement. Of several rows with one key the one with the newest `newer_than`
     (the later one on a tie) is merged; a stored row is updated only where its `newer_than`
     is <= the incoming one; columns of `keep_when_null` keep their stored value when the
-    incoming one is null. A failure raises WarehouseWriteError naming the table and the
-    kind of error, never a value (nor does it chain the driver's error)."""
+    incoming one is null. Rows are dicts or, given `columns`, tuples of their values. A
+    failure raises WarehouseWriteError naming the table and the kind of error, never a value
+    (nor does it chain the driver's error)."""
     if not rows:
         return
     quote = conn.dialect.identifier_preparer.quote
-    columns = list(rows[0])
+    tuples = columns is not None
+    columns = list(columns) if tuples else list(rows[0])
     stage = quote(f"egov_stage_{table.name}")
     target = quote(table.name)
     cols = ", ".join(quote(c) for c in columns)
@@ -106,7 +142,7 @@ def copy_upsert(conn, table, rows: Sequence[dict], keys: Sequence[str], *,
              f"FROM {stage} ORDER BY {order}{quote(SEQ_COLUMN)} DESC "
              f"ON CONFLICT ({key_list}) DO UPDATE SET {updates}{where}")
     try:
-        buffer = copy_buffer(rows, columns)
+        buffer = copy_buffer(rows, columns, tuples=tuples)
         # The Connection's own DBAPI connection: the caller's transaction.
         with conn.connection.dbapi_connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {stage}")
@@ -119,8 +155,9 @@ def copy_upsert(conn, table, rows: Sequence[dict], keys: Sequence[str], *,
             cursor.execute(merge)
             cursor.execute(f"DROP TABLE {stage}")
     except Exception as exc:  # noqa: BLE001 - every failure is re-raised, cleaned
+        named = [dict(zip(columns, row, strict=False)) for row in rows] if tuples else rows
         error = WarehouseWriteError(
-            f"writing {table.name} failed: {db_error_summary(exc)}{_keys_of(rows, keys)}")
+            f"writing {table.name} failed: {db_error_summary(exc)}{_keys_of(named, keys)}")
     else:
         return
     raise error from None
