@@ -210,6 +210,7 @@ def test_a_load_waiting_on_the_first_build_logs_its_rows(pg_url, world):
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                 "AND wait_event_type = 'Lock'")):
             assert time.monotonic() < deadline and writer.is_alive()
+            watch.rollback()  # pg_stat_activity is a snapshot per transaction: a fresh one
             time.sleep(0.05)
     transaction.commit()
     compute.close()
