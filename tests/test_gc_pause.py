@@ -5,6 +5,8 @@ from __future__ import annotations
 import gc
 import weakref
 
+import pytest
+
 from egov.gc_pause import collector_paused
 
 
@@ -38,3 +40,37 @@ def test_an_error_inside_still_restores_the_collector_and_a_caller_who_turned_it
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_validation_leaves_no_record_for_the_collector():
+    """GX keeps exceptions it caught in reference cycles, pinning the frames of their
+    tracebacks and every caller's: run on its own stack, it pins none of the caller's
+    records, which are freed when the caller lets go of them, collector or not."""
+    from datetime import datetime
+
+    from egov.gc_pause import on_own_stack
+    from egov.quality.portal import validate_portal
+    from egov.records import RecordVersion, parse_version
+    from egov.simulator.world import build_world
+
+    world = build_world(seed=3, scale=300, clock=datetime(2025, 6, 30, 20, 0))
+    items = list(world.warehouse_truth("tay-ninh", [datetime(2025, 6, 30, 20, 0)]).values())
+
+    def window():
+        versions = [parse_version(item) for item in items]
+        quality = validate_portal(world.units("tay-ninh"), world.procedures("tay-ninh"),
+                                  versions)
+        return len(quality.records.accepted)
+
+    assert window() > 100  # imports and GX set up, outside the count
+    gc.collect()
+    gc.disable()
+    try:
+        assert window() > 100
+        pinned = sum(isinstance(o, RecordVersion) for o in gc.get_objects())
+    finally:
+        gc.enable()
+    assert pinned == 0
+    with pytest.raises(ZeroDivisionError):  # errors come back to the caller
+        on_own_stack(lambda: 1 / 0)
+    assert on_own_stack(divmod, 7, 2) == (3, 1)

@@ -10,8 +10,11 @@ there, so memory stays bounded by the window, not by the run.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 @contextmanager
@@ -26,3 +29,17 @@ def collector_paused() -> Iterator[None]:
         if was_enabled:
             gc.enable()
             gc.collect(0)  # what the window made is all still young
+
+
+def on_own_stack(fn: Callable[..., T], /, *args, **kwargs) -> T:
+    """`fn(*args, **kwargs)` on a short-lived thread of its own; its result, or its error.
+
+    A library that keeps an exception it caught in a reference cycle (GX's pydantic models
+    do, hundreds of times a validation) keeps the frames of its traceback alive until the
+    collector runs, and each frame its caller's, up the stack: run from a window's code, that
+    pins the window's records (millions of containers) for the next collection to walk
+    through. On its own thread, the frames it can pin stop at `fn`'s."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="egov-own-stack") as pool:
+        return pool.submit(fn, *args, **kwargs).result()

@@ -200,8 +200,10 @@ def publish_data_docs(quality, portal_code: str, run_id: str, *, window_seq: int
         return None
     started = time.monotonic()
     try:
-        index = build_data_docs(quality.suite_inputs, portal_code, run_id,
-                                window_seq=window_seq, root=root)
+        from egov.gc_pause import on_own_stack
+
+        index = on_own_stack(build_data_docs, quality.suite_inputs, portal_code, run_id,
+                             window_seq=window_seq, root=root)
     except Exception as exc:  # noqa: BLE001 - the load must not fail for its report
         from egov.safe_errors import frames, safe_message
 

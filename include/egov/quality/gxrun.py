@@ -95,6 +95,15 @@ _COMPLETE_ONLY = ("unexpected_list", "unexpected_index_list", "unexpected_index_
                   "unexpected_rows")
 
 
+def _validate(suite_name: str, rules: list[Rule], frame, context, asset: str):
+    """GX's validation of `frame` (COMPLETE result format)."""
+    source = context.data_sources.add_pandas(f"egov_{asset}")
+    batch_def = source.add_dataframe_asset(asset).add_batch_definition_whole_dataframe("batch")
+    suite = context.suites.add(build_suite(suite_name, rules))
+    batch = batch_def.get_batch(batch_parameters={"dataframe": frame})
+    return batch.validate(suite, result_format={"result_format": "COMPLETE"})
+
+
 def run_rules(suite_name: str, rules: list[Rule], frame, *, context=None,
               asset: str | None = None) -> list[RuleResult]:
     """Validate `frame` against `rules` as the suite `suite_name`; one RuleResult per rule."""
@@ -107,13 +116,10 @@ def run_suite(suite_name: str, rules: list[Rule], frame, *, context=None,
     the SUMMARY format holds): the Data Docs are rendered from it, with no second run."""
     if not rules:
         return [], None
-    context = context or ephemeral_context()
-    asset = asset or suite_name
-    source = context.data_sources.add_pandas(f"egov_{asset}")
-    batch_def = source.add_dataframe_asset(asset).add_batch_definition_whole_dataframe("batch")
-    suite = context.suites.add(build_suite(suite_name, rules))
-    batch = batch_def.get_batch(batch_parameters={"dataframe": frame})
-    result = batch.validate(suite, result_format={"result_format": "COMPLETE"})
+    from egov.gc_pause import on_own_stack
+
+    result = on_own_stack(_validate, suite_name, rules, frame, context or ephemeral_context(),
+                          asset or suite_name)
 
     out = []
     n = len(frame)
