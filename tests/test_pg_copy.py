@@ -174,3 +174,35 @@ def test_aware_times_of_one_instant_keep_their_own_wall_clock(pg_url):
     assert len(stored) == 300
     assert {stored[f"X{i}"] for i in range(0, 300, 2)} == {datetime(2025, 1, 2, 3, 0)}
     assert {stored[f"X{i}"] for i in range(1, 300, 2)} == {datetime(2025, 1, 2, 10, 0)}
+
+
+@pytest.mark.parametrize("as_tuples", [False, True])
+def test_a_batch_with_a_key_twice_merges_its_newest_row_and_a_unique_one_each(pg_url, as_tuples):
+    """Keys unique in the batch: merged as they are; a key twice: the newest `updated_at`
+    (the later row on a tie) is merged, whatever the order."""
+    from egov.warehouse.db import make_engine
+    from egov.warehouse.migrations import upgrade
+    from egov.warehouse.pgcopy import copy_upsert
+
+    engine = make_engine(pg_url)
+    upgrade(engine)
+    columns = ["portal_code", "dossier_code", "unit_code", "is_certification", "channel",
+               "status", "updated_at", "has_digitized_papers", "fee_total", "has_fee",
+               "has_electronic_result", "supplement_requests", "run_id"]
+
+    def row(code, day, run):
+        values = ("p", code, "C", False, 1, 4, datetime(2025, 1, day), False, 0, False, False,
+                  0, run)
+        return values if as_tuples else dict(zip(columns, values, strict=True))
+
+    def write(batch):
+        with engine.begin() as conn:
+            copy_upsert(conn, fct_dossier, batch, ["portal_code", "dossier_code"],
+                        newer_than="updated_at", columns=columns if as_tuples else None)
+        return {code: r["run_id"] for code, r in rows(engine).items()}
+
+    assert write([row("A", 2, "a2"), row("B", 2, "b2")]) == {"A": "a2", "B": "b2"}
+    assert write([row("A", 5, "a5"), row("A", 3, "a3"), row("B", 4, "b4"), row("B", 4, "b4'"),
+                  row("C", 1, "c1")]) == {"A": "a5", "B": "b4'", "C": "c1"}
+    assert write([row("A", 4, "a4"), row("C", 1, "c1'")]) == {"A": "a5", "B": "b4'", "C": "c1'"}
+    engine.dispose()

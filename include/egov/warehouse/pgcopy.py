@@ -112,6 +112,15 @@ def _keys_of(rows: Sequence[dict], keys: Sequence[str]) -> str:
     return keys_of(rows, keys)
 
 
+def _unique(rows: Sequence, columns: Sequence[str] | None, keys: Sequence[str]) -> bool:
+    """Whether no two rows share a key (rows are tuples in `columns` order, or dicts)."""
+    if columns is None:
+        seen = {tuple(row.get(k) for k in keys) for row in rows}
+    else:
+        seen = set(map(itemgetter(*[columns.index(k) for k in keys]), rows))
+    return len(seen) == len(rows)
+
+
 def copy_upsert(conn, table, rows: Sequence, keys: Sequence[str], *,
                 newer_than: str | None = None, keep_when_null: Sequence[str] = (),
                 columns: Sequence[str] | None = None) -> None:
@@ -138,8 +147,12 @@ def copy_upsert(conn, table, rows: Sequence, keys: Sequence[str], *,
     order = f"{key_list}, " + (f"{quote(newer_than)} DESC NULLS LAST, " if newer_than else "")
     where = (f" WHERE {target}.{quote(newer_than)} <= EXCLUDED.{quote(newer_than)}"
              if newer_than else "")
-    merge = (f"INSERT INTO {target} ({cols}) SELECT DISTINCT ON ({key_list}) {cols} "
-             f"FROM {stage} ORDER BY {order}{quote(SEQ_COLUMN)} DESC "
+    if _unique(rows, columns if tuples else None, keys):  # nothing to choose among: no sort
+        pick = f"SELECT {cols} FROM {stage}"
+    else:
+        pick = (f"SELECT DISTINCT ON ({key_list}) {cols} FROM {stage} "
+                f"ORDER BY {order}{quote(SEQ_COLUMN)} DESC")
+    merge = (f"INSERT INTO {target} ({cols}) {pick} "
              f"ON CONFLICT ({key_list}) DO UPDATE SET {updates}{where}")
     try:
         buffer = copy_buffer(rows, columns, tuples=tuples)
