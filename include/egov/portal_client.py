@@ -308,7 +308,7 @@ class PortalClient:
         self.max_response_seconds = max_response_seconds
         self._calls_with_token = 0
         self._request_lock = threading.Lock()
-        self._abandoned = threading.Event()  # the page fetched ahead is no longer wanted
+        self._unwanted: threading.Event | None = None  # set: the page fetched ahead is not read
         self._pool = None  # the thread that fetches the next page ahead (``_pages``)
         self.stats: dict[str, float] = {}
         self.reset_stats()
@@ -412,7 +412,8 @@ class PortalClient:
         return tong_so
 
     def close(self) -> None:
-        self._abandoned.set()
+        if self._unwanted is not None:
+            self._unwanted.set()
         self.http.close()
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
@@ -612,7 +613,9 @@ class PortalClient:
                 more = bool(data) and trang * self.page_size < tong_so
                 if more:
                     following = dict(params, trang=str(trang + 1), soLuong=str(self.page_size))
-                    ahead = self._prefetcher().submit(self._receive, endpoint, following)
+                    unwanted = self._unwanted = threading.Event()  # close() sets it too
+                    ahead = self._prefetcher().submit(self._receive, endpoint, following,
+                                                      unwanted=unwanted)
                 self._kept(endpoint, p, trang, status, content)
                 yield tong_so, data
                 if not more:
@@ -620,7 +623,7 @@ class PortalClient:
                 trang += 1
         finally:
             if ahead is not None and not ahead.cancel():  # left unread: no more retries
-                self._abandoned.set()
+                unwanted.set()
                 ahead.add_done_callback(lambda f: f.exception())
 
     def _prefetcher(self):
@@ -714,14 +717,16 @@ class PortalClient:
         if self.on_page is not None:
             self.on_page(endpoint, dict(params), page_no, status, content)
 
-    def _receive(self, endpoint: str, params: dict) -> tuple[int, bytes, dict]:
+    def _receive(self, endpoint: str, params: dict, *, unwanted: threading.Event | None = None
+                 ) -> tuple[int, bytes, dict]:
         """One data request with its retries and re-authentication: (status, raw body,
-        parsed body). One at a time (a page fetched ahead runs on the client's thread)."""
+        parsed body). One at a time (a page fetched ahead runs on the client's thread); no
+        retry once `unwanted` is set."""
         with self._request_lock:
-            self._abandoned.clear()
-            return self._receive_unlocked(endpoint, params)
+            return self._receive_unlocked(endpoint, params, unwanted)
 
-    def _receive_unlocked(self, endpoint: str, params: dict) -> tuple[int, bytes, dict]:
+    def _receive_unlocked(self, endpoint: str, params: dict,
+                          unwanted: threading.Event | None) -> tuple[int, bytes, dict]:
         reauths = 0
         while True:
             if self._token is None:
@@ -729,7 +734,7 @@ class PortalClient:
                 self._calls_with_token = 0
             try:
                 (status, content), body = self._with_retries(
-                    endpoint, params, lambda: self._get(endpoint, params))
+                    endpoint, params, lambda: self._get(endpoint, params), unwanted)
             except _SessionRejected:
                 # A fresh session refused at its first request is an auth problem; a session
                 # that served requests and then expired is renewed (boundedly).
@@ -814,14 +819,15 @@ class PortalClient:
         delay = min(self.backoff_max, self.backoff_base * (2 ** attempt))
         return delay * (0.5 + 0.5 * self._rng.random())
 
-    def _with_retries(self, endpoint: str, params: dict, fn: Callable[[], Any]) -> Any:
+    def _with_retries(self, endpoint: str, params: dict, fn: Callable[[], Any],
+                      unwanted: threading.Event | None = None) -> Any:
         attempt = 0
         while True:
             self.stats["requests"] += 1
             try:
                 return fn()
             except _Retryable as e:
-                if attempt >= self.max_retries or self._abandoned.is_set():
+                if attempt >= self.max_retries or (unwanted is not None and unwanted.is_set()):
                     raise PortalError(
                         f"{self._who}: {endpoint} {params} failed after "
                         f"{attempt + 1} attempts: {e.reason}",
