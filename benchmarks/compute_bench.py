@@ -7,7 +7,7 @@ by SQL, full recompute against the incremental aggregates (docs/performance.md).
 Creates a scratch database next to the one of `--url` (dropped at the end), loads the units
 and catalogue of one simulated portal, inserts `--records` records over four years by
 `generate_series` (the fct_dossier triggers fill the change log, as a COPY would), then times:
-the aggregates' first build (egov.aggregates.rebuild), a full compute (incremental=False), an
+the aggregates' first build (egov.warehouse.aggregates.rebuild), a full compute (incremental=False), an
 incremental compute with nothing changed, and one after `--changes` records changed.
 """
 
@@ -132,10 +132,10 @@ def main(argv=None) -> int:
 
 
 def _measure(engine, args, now, timed) -> int:
-    from egov.aggregates import rebuild
-    from egov.form06 import compute_form06
-    from egov.indicators import compute_snapshots
+    from egov.compute.form06 import compute_form06
+    from egov.compute.indicators.snapshots import compute_snapshots
     from egov.periods import snapshot_periods
+    from egov.warehouse.aggregates import rebuild
 
     def build():
         with engine.begin() as conn:

@@ -80,7 +80,7 @@ def main(argv=None) -> int:
     import great_expectations  # noqa: F401 - its import (seconds) is not the load's
 
     from egov import pipeline
-    from egov.raw_zone import read_manifest
+    from egov.sources.raw_zone import read_manifest
     from egov.warehouse.db import make_engine
     from egov.warehouse.migrations import upgrade
 

@@ -7,11 +7,11 @@ Scale mode (docs/performance.md, "Benchmark"):
 For each warehouse and each scale (records in total, four portals, 2021..2025), a fresh
 warehouse gets a first load then an incremental run two days later, through the ordinary
 `egov.pipeline` steps (prepare, extract over HTTP from a simulator child process, load,
-compute) and `egov.reporting.publish`. Each stage is timed on its own (the functions the
+compute) and `egov.serve.reports.publish`. Each stage is timed on its own (the functions the
 steps call are wrapped with timers, so the path measured is the ordinary one), with its
 peak memory; then the floor (parse the kept JSON pages, COPY flat rows into PostgreSQL,
 nothing else), the pipeline as a multiple of the floor, the ratio between scales, the
-exactness check (marts of the run = marts of `egov.recompute`) and the DAG files' parse time.
+exactness check (marts of the run = marts of `egov.compute.recompute`) and the DAG files' parse time.
 
 Nightly mode:
 
@@ -136,14 +136,14 @@ def wrapped(meter: Meter, targets: dict[str, tuple[str, str]]):
 
 
 LOAD_PARTS = {
-    "load: parse pages": ("egov.batch", "read_window"),
+    "load: parse pages": ("egov.sources.onestop.batch", "read_window"),
     "load: validate (GX)": ("egov.quality.portal", "validate_batch"),
     "load: data docs": ("egov.quality.data_docs", "publish_data_docs"),
 }
 COMPUTE_PARTS = {
-    "compute: snapshots": ("egov.indicators", "compute_snapshots"),
-    "compute: evaluation": ("egov.targets", "evaluate_targets"),
-    "compute: Biểu 06": ("egov.form06", "compute_form06"),
+    "compute: snapshots": ("egov.compute.indicators.snapshots", "compute_snapshots"),
+    "compute: evaluation": ("egov.compute.targets", "evaluate_targets"),
+    "compute: Biểu 06": ("egov.compute.form06", "compute_form06"),
 }
 
 
@@ -245,7 +245,7 @@ def set_environment(work: Path, url: str, data_docs: bool) -> None:
 def run_nightly(meter: Meter, prefix: str, logical: datetime, run_id: str) -> dict:
     """prepare, extract, load, compute, finish and publish, as the two DAGs run them."""
     from egov import pipeline
-    from egov.raw_zone import read_manifest
+    from egov.sources.raw_zone import read_manifest
 
     stages = {f"{prefix}{k}": v for k, v in {**LOAD_PARTS, **COMPUTE_PARTS}.items()}
     with wrapped(meter, stages), meter.stage(f"{prefix}end to end"):
@@ -263,7 +263,7 @@ def run_nightly(meter: Meter, prefix: str, logical: datetime, run_id: str) -> di
             pipeline.finish(requested=sorted({j["portal_code"] for j in jobs}),
                             as_of=jobs[0]["as_of"], run_id=run_id)
         with meter.stage(f"{prefix}reports (HTML + Biểu 06 files)"):
-            from egov.reporting.publish import publish_days
+            from egov.serve.reports.publish import publish_days
 
             publish_days([date.fromisoformat(jobs[0]["as_of"])])
     return {"as_of": jobs[0]["as_of"], "versions": versions,
@@ -312,15 +312,15 @@ def stage_figures(meter: Meter, prefix: str, versions: int, total: int) -> list[
 
 def floor(manifests: list[str], floor_db: str) -> dict:
     """Parse the kept /api/hoso pages (gzip + JSON, with the pipeline's parser:
-    egov.portal_json) and COPY flat rows into PostgreSQL."""
+    egov.sources.onestop.json_body) and COPY flat rows into PostgreSQL."""
     import csv
     import gzip
     import io
 
     import psycopg2
 
-    from egov import portal_json
-    from egov.raw_zone import read_manifest
+    from egov.sources.onestop import json_body
+    from egov.sources.raw_zone import read_manifest
 
     conn = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname=floor_db)
     parse_s = copy_s = 0.0
@@ -336,7 +336,7 @@ def floor(manifests: list[str], floor_db: str) -> dict:
                 if not entry["endpoint"].rstrip("/").endswith("hoso"):
                     continue
                 t0 = time.perf_counter()
-                items = portal_json.loads(gzip.decompress((folder / entry["file"]).read_bytes()))
+                items = json_body.loads(gzip.decompress((folder / entry["file"]).read_bytes()))
                 items = items.get("data") or []
                 if columns is None and items:
                     columns = sorted(items[0])
@@ -403,8 +403,8 @@ def compare(a: dict[str, list], b: dict[str, list]) -> tuple[bool, str]:
 
 
 def check_against_recompute(as_of: str) -> tuple[bool, str]:
-    """The marts the run wrote = the marts `egov.recompute` writes for that day."""
-    from egov.recompute import recompute
+    """The marts the run wrote = the marts `egov.compute.recompute` writes for that day."""
+    from egov.compute.recompute import recompute
     from egov.warehouse.db import make_engine
 
     engine = make_engine()
@@ -437,11 +437,11 @@ def explain_compute(as_of: str, portals: list[str], limit_chars: int = 6000) -> 
     """Run the snapshot and Biểu 06 computations once with their statements captured, then
     EXPLAIN (ANALYZE, BUFFERS) each captured statement that reads fct_dossier (in a
     transaction rolled back)."""
-    from egov.form06 import compute_form06
-    from egov.indicators import compute_snapshots
+    from egov.compute.form06 import compute_form06
+    from egov.compute.indicators.snapshots import compute_snapshots
+    from egov.compute.plans import load_plans
+    from egov.compute.targets import target_years
     from egov.periods import snapshot_periods
-    from egov.plans import load_plans
-    from egov.targets import target_years
     from egov.warehouse.db import make_engine
 
     engine = make_engine()
@@ -568,11 +568,11 @@ def profile_snapshots(as_of: str, top: int = 18) -> str:
     import io
     import pstats
 
-    from egov.indicators import compute_snapshots
+    from egov.compute.indicators.snapshots import compute_snapshots
+    from egov.compute.plans import load_plans
+    from egov.compute.recompute import warehouse_portals
+    from egov.compute.targets import target_years
     from egov.periods import snapshot_periods
-    from egov.plans import load_plans
-    from egov.recompute import warehouse_portals
-    from egov.targets import target_years
     from egov.warehouse.db import make_engine
 
     engine = make_engine()
@@ -667,7 +667,7 @@ def print_result(r: dict, previous: dict[tuple, float]) -> None:
     for key, label in (("check_first", "first load"), ("check_incr", "incremental")):
         if key in r:
             same, text = r[key]
-            print(f"exactness ({label}): marts of the run vs egov.recompute: "
+            print(f"exactness ({label}): marts of the run vs egov.compute.recompute: "
                   f"{'OK' if same else 'DIFF'} ({text})")
     if r.get("profile"):
         print("cProfile of compute_snapshots (cumulative):\n" + r["profile"])
@@ -727,7 +727,7 @@ def seed(base: int, url: str) -> dict:
     """Grow fct_dossier to `base` rows: copies of the loaded rows under new codes, each copy
     shifted back by whole multiples of the loaded span (so the history reaches years back),
     secondary indexes dropped during the copy and rebuilt after; then ANALYZE, and the
-    aggregate tables rebuilt if this version has them (egov.aggregates.rebuild)."""
+    aggregate tables rebuilt if this version has them (egov.warehouse.aggregates.rebuild)."""
     from sqlalchemy import text
 
     from egov.warehouse.db import make_engine
@@ -789,11 +789,13 @@ def seed(base: int, url: str) -> dict:
     analyze_s = time.perf_counter() - t2
     rebuild_s = None
     try:
-        from egov import aggregates  # issue 8 (h8snap): aggregate tables, if this has them
+        from egov.warehouse import (
+            aggregates,  # issue 8 (h8snap): aggregate tables, if this has them
+        )
     except ImportError:
         aggregates = None
     if aggregates is not None and hasattr(aggregates, "rebuild"):
-        from egov.recompute import warehouse_portals
+        from egov.compute.recompute import warehouse_portals
 
         t3 = time.perf_counter()
         with engine.begin() as conn:
@@ -831,7 +833,7 @@ def nightly_mode(args) -> int:
             print("# seeding: recomputing the seed day's marts on the grown warehouse",
                   flush=True)
             s1 = time.perf_counter()
-            from egov.recompute import recompute
+            from egov.compute.recompute import recompute
 
             recompute([date.fromisoformat(seed_run["as_of"])])
             seed_recompute_s = time.perf_counter() - s1
@@ -869,7 +871,7 @@ def nightly_mode(args) -> int:
               f"database {before['database'] / 2**30:,.2f} GB")
         if args.check:
             same, text, _ = check_against_recompute(night["as_of"])
-            print(f"exactness (nightly run): marts vs egov.recompute: "
+            print(f"exactness (nightly run): marts vs egov.compute.recompute: "
                   f"{'OK' if same else 'DIFF'} ({text})")
             status = 0 if same else 1
         if args.explain:
@@ -912,7 +914,7 @@ def main(argv=None) -> int:
                         help="nightly mode: recompute the seed day's marts on the grown"
                              " warehouse before the night (a full recompute; slow)")
     parser.add_argument("--check", action=argparse.BooleanOptionalAction, default=True,
-                        help="nightly mode: compare the marts with egov.recompute")
+                        help="nightly mode: compare the marts with egov.compute.recompute")
     parser.add_argument("--explain", action="store_true",
                         help="EXPLAIN (ANALYZE, BUFFERS) the snapshot and Biểu 06 queries")
     args = parser.parse_args(argv)

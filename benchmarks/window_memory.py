@@ -53,9 +53,9 @@ def child(step: str, payload: str, old: bool) -> None:
     from egov import pipeline
 
     if step == "idle":  # the floor: Python, the pipeline's imports, nothing done
-        import egov.batch  # noqa: F401
-        import egov.portal_client  # noqa: F401
         import egov.quality.portal  # noqa: F401
+        import egov.sources.onestop.batch  # noqa: F401
+        import egov.sources.onestop.client  # noqa: F401
         import egov.warehouse.load  # noqa: F401
         print(json.dumps({"peak_mb": peak_rss_mb()}))
         return
@@ -88,7 +88,7 @@ def first_load(*, cap: int, months: int, run_id: str, old: bool = False,
     process. `load`: None loads every window (in order), N only the N largest (a load's
     memory follows its own window, not what the warehouse holds), 0 none."""
     from egov import pipeline
-    from egov.raw_zone import read_manifest
+    from egov.sources.raw_zone import read_manifest
 
     os.environ["EGOV_WINDOW_MAX_VERSIONS"] = str(cap)
     os.environ["EGOV_FIRST_LOAD_WINDOW_MONTHS"] = str(months)

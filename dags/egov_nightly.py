@@ -110,7 +110,7 @@ def _deadline() -> DeadlineAlert | None:
     return DeadlineAlert(
         reference=DeadlineReference.DAGRUN_LOGICAL_DATE,
         interval=timedelta(hours=max(DEADLINE_HOUR - SCHEDULE_HOUR, 1)),
-        callback=AsyncCallback("egov.alerts.notifier.EgovAlertNotifier",
+        callback=AsyncCallback("egov.serve.alerts.notifier.EgovAlertNotifier",
                                kwargs={"event": "deadline", "deadline_hour": DEADLINE_HOUR}),
         name="egov_nightly not finished by the local deadline hour",
     )
@@ -167,7 +167,7 @@ def egov_nightly():
         ctx = get_current_context()
         params = dict(ctx["params"])
         if params.get("recompute_only"):
-            from egov.recompute import recompute_for_run
+            from egov.compute.recompute import recompute_for_run
 
             result = recompute_for_run(params=params, logical_date=ctx.get("logical_date"),
                                        run_id=ctx["run_id"])
@@ -202,7 +202,7 @@ def egov_nightly():
     @task(trigger_rule="all_done")
     def alerts(jobs: list[dict] | None) -> dict:
         """Notify the changes of state of targets and portals (once per change)."""
-        from egov.alerts.step import run_alerts
+        from egov.serve.alerts.step import run_alerts
 
         ctx = get_current_context()
         requested = list(dict.fromkeys(j["portal_code"] for j in jobs or [])) or None

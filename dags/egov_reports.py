@@ -50,7 +50,7 @@ def egov_reports():
     @task(inlets=MART_ASSETS)
     def publish() -> list[dict]:
         """HTML report and Biểu 06 files of each as-of day the marts were computed for."""
-        from egov.reporting.publish import days_to_publish, publish_days
+        from egov.serve.reports.publish import days_to_publish, publish_days
 
         ctx = get_current_context()
         days = days_to_publish(ctx.get("triggering_asset_events") or {},

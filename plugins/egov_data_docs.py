@@ -20,7 +20,7 @@ from airflow.plugins_manager import AirflowPlugin
 from fastapi import Depends, FastAPI, HTTPException
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
-from egov.ui import web
+from egov.serve.pages import web
 
 URL_PREFIX = "/egov-data-docs"
 SITE = Path("gx") / "uncommitted" / "data_docs" / "local_site"

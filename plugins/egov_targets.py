@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from airflow.plugins_manager import AirflowPlugin
 
-from egov.ui import web
-from egov.ui.targets_page import URL_PREFIX, create_app
+from egov.serve.pages import web
+from egov.serve.pages.targets_page import URL_PREFIX, create_app
 
 signed_in = web.signed_in_dependency()
 app = create_app(dependencies=[signed_in])

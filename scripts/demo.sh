@@ -41,7 +41,7 @@ if ! airflow dags test egov_nightly "$LOGICAL_DATE" > "$LOG/dags-test.log" 2>&1;
 fi
 # `dags test` starts its run at the logical date (the UI showed a 332-day run): give it the
 # time its first task was scheduled (egov/test_runs.py).
-python -m egov.test_runs egov_nightly >> "$LOG/dags-test.log" 2>&1 || true
+python -m egov.runtime.test_runs egov_nightly >> "$LOG/dags-test.log" 2>&1 || true
 python - "$LOG/dags-test.log" <<'PY'
 import json, re, sys
 text = open(sys.argv[1], encoding="utf-8").read()
@@ -56,7 +56,7 @@ state = re.findall(r"DagRun Finished: .*?state=(\w+)", text)
 print(f"  run state: {state[-1] if state else 'unknown'}")
 PY
 echo
-python -m egov.report
+python -m egov.serve.reports.console
 
 echo
 echo "== airflow dags test egov_reports (the HTML report and Biểu 06 files; log: $LOG/reports.log)"
@@ -64,14 +64,14 @@ export EGOV_REPORTS_DIR="${EGOV_REPORTS_DIR:-$AIRFLOW_HOME/egov_reports}"
 if ! airflow dags test egov_reports "$LOGICAL_DATE" > "$LOG/reports.log" 2>&1; then
   tail -n 40 "$LOG/reports.log"; echo "egov_reports failed: see $LOG/reports.log"; exit 1
 fi
-python -m egov.test_runs egov_reports >> "$LOG/reports.log" 2>&1 || true
+python -m egov.runtime.test_runs egov_reports >> "$LOG/reports.log" 2>&1 || true
 echo "  $EGOV_REPORTS_DIR/latest/ : $(ls "$EGOV_REPORTS_DIR/latest" | tr '\n' ' ')"
 
 MID_YEAR="${EGOV_DEMO_MID_YEAR:-2025-06-30}"
 echo
 echo "== mid-year outlook: the marts recomputed as of $MID_YEAR from the warehouse (no portal called)"
-python -m egov.recompute --from "$MID_YEAR" > "$LOG/recompute.log" 2>&1 \
+python -m egov.compute.recompute --from "$MID_YEAR" > "$LOG/recompute.log" 2>&1 \
   || { cat "$LOG/recompute.log"; exit 1; }
-python -m egov.report --as-of "$MID_YEAR" --outlook
+python -m egov.serve.reports.console --as-of "$MID_YEAR" --outlook
 echo
 echo "== the Airflow UI with this run and the Targets page: make ui"

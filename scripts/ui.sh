@@ -25,12 +25,12 @@ export AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT="${AIRFLOW__LOGGING__WORKER_LOG_
 LOG="$AIRFLOW_HOME/ui"
 mkdir -p "$LOG"
 airflow db migrate > "$LOG/db-migrate.log" 2>&1 || { cat "$LOG/db-migrate.log"; exit 1; }
-python -m egov.test_runs egov_nightly > /dev/null 2>&1 || true   # runs of older demos
+python -m egov.runtime.test_runs egov_nightly > /dev/null 2>&1 || true   # runs of older demos
 # The reports the page links to (egov_reports writes them after scheduled runs; `dags test`
 # runs only egov_nightly).
 reports="${EGOV_REPORTS_DIR:-$AIRFLOW_HOME/egov_reports}"
 if [ ! -s "$reports/latest.json" ]; then
-  python -m egov.reporting.publish > "$LOG/reports.log" 2>&1 || echo "(no reports: see $LOG/reports.log)"
+  python -m egov.serve.reports.publish > "$LOG/reports.log" 2>&1 || echo "(no reports: see $LOG/reports.log)"
 fi
 
 export AIRFLOW__CORE__PARALLELISM="${AIRFLOW__CORE__PARALLELISM:-4}"  # a laptop, not a cluster

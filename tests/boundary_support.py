@@ -26,7 +26,7 @@ def write_window(root: Path, records: list, *, portal: str = "p", run_id: str = 
                  window_from: str = "2025-03-01T00:00:00") -> str:
     """A window's raw pages and manifest, as `egov.pipeline.extract` leaves them; with
     `received_at` (ISO, UTC) the pages look as if received then."""
-    from egov.raw_zone import PageWriter
+    from egov.sources.raw_zone import PageWriter
 
     writer = PageWriter(portal, run_id, root=str(root), window=seq)
     for endpoint, data in (("/api/donvi", UNITS if units is None else units),

@@ -144,7 +144,7 @@ class Cluster:
             **self.extra_env})
         self._run("db-migrate", [AIRFLOW, "db", "migrate"])
         self._spawn("deployment-init", [str(Path(AIRFLOW).with_name("python")), "-m",
-                                        "egov.deployment", "init"])
+                                        "egov.runtime.deployment", "init"])
         options = {"api-server": ["--host", "127.0.0.1", "--port", str(self.port)],
                    "scheduler": ["--skip-serve-logs"], "dag-processor": [],
                    "triggerer": ["--skip-serve-logs"]}
@@ -160,13 +160,13 @@ class Cluster:
 
     def start_worker(self, name: str, *, concurrency: int) -> None:
         """A Celery worker serving deployment.yaml's queues; the task instances it runs carry
-        `name` as hostname (egov.deployment.worker_hostname)."""
+        `name` as hostname (egov.runtime.deployment.worker_hostname)."""
         queues = ",".join(self.settings["workers"]["queues"])
         self._spawn(name, [AIRFLOW, *WORKER.split(), "--celery-hostname", f"{name}@%h",
                            "--queues", queues, "--concurrency", str(concurrency),
                            "--skip-serve-logs"],
                     env={"EGOV_WORKER_HOSTNAME": name,
-                         "AIRFLOW__CORE__HOSTNAME_CALLABLE": "egov.deployment.worker_hostname"})
+                         "AIRFLOW__CORE__HOSTNAME_CALLABLE": "egov.runtime.deployment.worker_hostname"})
 
     def wait_workers_ready(self, names, timeout=180) -> None:
         def ready():

@@ -119,7 +119,7 @@ def expected_snapshots(world, portals, extraction_clocks, as_of: date, target_ye
 
 def target_years(portals=PORTALS) -> set[int]:
     """Years named by targets with an indicator, of plans on these portals."""
-    from egov.plans import load_plans
+    from egov.compute.plans import load_plans
 
     return {y for p in load_plans() if p.portal in portals for t in p.targets if t.indicator
             for y in t.thresholds}

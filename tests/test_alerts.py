@@ -58,7 +58,7 @@ def _seed(engine, evaluations, runs):
 
 
 def _run(run_id="run-1", as_of=AS_OF, now=NOW):
-    from egov.alerts.step import run_alerts
+    from egov.serve.alerts.step import run_alerts
 
     return run_alerts(run_id=run_id, as_of=as_of.isoformat(), portals=PORTALS, now=now)
 
@@ -161,7 +161,7 @@ def test_stale_data_after_the_configured_age(wh, receivers, monkeypatch):
 
 
 def test_silenced_alerts_send_nothing(wh, receivers, monkeypatch):
-    from egov.alerts.__main__ import main
+    from egov.serve.alerts.__main__ import main
 
     hook, smtp = receivers
     monkeypatch.setenv("EGOV_ALERT_SILENCE", "portal_stale:*")
@@ -181,7 +181,7 @@ def test_silenced_alerts_send_nothing(wh, receivers, monkeypatch):
 
 
 def test_a_failed_delivery_is_sent_again_next_time(wh, receivers):
-    from egov.alerts.channels import ChannelError
+    from egov.serve.alerts.channels import ChannelError
 
     hook, smtp = receivers
     _seed(wh, [_evaluation("t1", "at_risk")], [_portal_run("r1", "binh-dinh", "loaded", NOW),
@@ -214,7 +214,7 @@ def test_deadline_callback_as_the_triggerer_runs_it(wh, receivers):
 
     def fire(run_type: str, run_id: str):
         trigger = CallbackTrigger(
-            "egov.alerts.notifier.EgovAlertNotifier",
+            "egov.serve.alerts.notifier.EgovAlertNotifier",
             {"event": "deadline", "deadline_hour": 7,
              "context": {"dag_run": {"dag_id": "egov_nightly", "dag_run_id": run_id,
                                      "run_type": run_type},
@@ -248,7 +248,7 @@ def test_the_dag_has_the_deadline_alert(monkeypatch):
     assert alert.reference == DeadlineReference.DAGRUN_LOGICAL_DATE
     assert alert.interval == timedelta(hours=6)  # 01:00 + 6 h = 07:00 local (default)
     assert isinstance(alert.callback, AsyncCallback)
-    assert alert.callback.path == "egov.alerts.notifier.EgovAlertNotifier"
+    assert alert.callback.path == "egov.serve.alerts.notifier.EgovAlertNotifier"
     assert "alerts" in dag.task_ids and dag.get_task("alerts").trigger_rule == "all_done"
 
 

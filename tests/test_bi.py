@@ -11,8 +11,8 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from egov.indicator_codes import ALL_INDICATORS
-from egov.recompute import recompute
+from egov.compute.indicators.codes import ALL_INDICATORS
+from egov.compute.recompute import recompute
 from egov.warehouse.bi_views import VIEWS, create_views, drop_views
 from egov.warehouse.migrations import upgrade
 from egov.warehouse.schema import (

@@ -22,7 +22,13 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, select
 
 from egov import pipeline
-from egov.records import LOCAL_TZ, dedup_key, newest_versions, parse_version, record_key
+from egov.sources.onestop.records import (
+    LOCAL_TZ,
+    dedup_key,
+    newest_versions,
+    parse_version,
+    record_key,
+)
 from egov.warehouse.schema import (
     etl_extract_window,
     fct_dossier,

@@ -9,9 +9,9 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from egov.indicators import value_pct
-from egov.reporting.charts import FAIL_COLOUR, PASS_COLOUR, Point, trend_svg
-from egov.reporting.trends import trend_points
+from egov.compute.indicators.snapshots import value_pct
+from egov.serve.reports.charts import FAIL_COLOUR, PASS_COLOUR, Point, trend_svg
+from egov.serve.reports.trends import trend_points
 from egov.warehouse.schema import mart_indicator_snapshot
 
 NS = {"svg": "http://www.w3.org/2000/svg"}

@@ -26,7 +26,7 @@ SECRETS = {"AIRFLOW_DB_PASSWORD", "FERNET_KEY", "AIRFLOW__API_AUTH__JWT_SECRET",
 
 @pytest.fixture(scope="module")
 def settings():
-    from egov.deployment import load_settings
+    from egov.runtime.deployment import load_settings
 
     return load_settings()
 
@@ -125,7 +125,7 @@ def test_start_up_creates_the_pool_and_checks_connections(compose, settings):
     init = compose["services"]["airflow-init"]
     script = "\n".join(command_words(init)) if isinstance(init.get("command"), str) \
         else "\n".join(init["command"])
-    assert "python -m egov.deployment init" in script
+    assert "python -m egov.runtime.deployment init" in script
     assert environment(init)["EGOV_PORTAL_POOL_SLOTS"] == str(settings["extract_pool"]["slots"])
     assert environment(init)["_AIRFLOW_DB_MIGRATE"] == "true"  # before the start-up step
     for services in _components(compose, settings).values():

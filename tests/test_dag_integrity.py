@@ -50,7 +50,7 @@ def test_dag_file_is_cheap_to_parse():
     """No GX, pandas, SQLAlchemy or requests imported when the DAG file is parsed."""
     code = (
         "import sys, runpy; runpy.run_path(sys.argv[1]);"
-        "heavy = [m for m in ('great_expectations', 'pandas', 'requests', 'egov.validation')"
+        "heavy = [m for m in ('great_expectations', 'pandas', 'requests', 'egov.quality.records')"
         " if m in sys.modules]; print(','.join(heavy))"
     )
     out = subprocess.run([sys.executable, "-c", code, str(REPO / "dags" / "egov_nightly.py")],
@@ -77,7 +77,7 @@ def test_compute_updates_the_marts_as_assets_and_reports_run_on_them(dagbag):
 def test_reports_dag_file_is_cheap_to_parse():
     code = (
         "import sys, runpy; runpy.run_path(sys.argv[1]);"
-        "heavy = [m for m in ('great_expectations', 'pandas', 'requests', 'egov.reporting',"
+        "heavy = [m for m in ('great_expectations', 'pandas', 'requests', 'egov.serve.reports',"
         " 'openpyxl') if m in sys.modules]; print(','.join(heavy))"
     )
     out = subprocess.run([sys.executable, "-c", code, str(REPO / "dags" / "egov_reports.py")],
@@ -90,7 +90,7 @@ def test_days_to_publish_from_asset_events():
     from datetime import date
     from types import SimpleNamespace
 
-    from egov.reporting.publish import days_to_publish
+    from egov.serve.reports.publish import days_to_publish
 
     events = {"a": [SimpleNamespace(extra={"as_of": "2025-06-30"}), SimpleNamespace(extra={})],
               "b": [SimpleNamespace(extra={"as_of": "2025-06-29"}),

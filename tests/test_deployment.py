@@ -29,7 +29,7 @@ def _queues(**env) -> dict:
 
 
 def test_settings_file_has_every_section():
-    from egov.deployment import load_settings
+    from egov.runtime.deployment import load_settings
 
     settings = load_settings()
     assert settings["airflow"]["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
@@ -40,7 +40,7 @@ def test_settings_file_has_every_section():
 
 
 def test_a_settings_file_without_a_section_is_refused(tmp_path):
-    from egov.deployment import load_settings
+    from egov.runtime.deployment import load_settings
     from egov.settings import ConfigError
 
     broken = tmp_path / "deployment.yaml"
@@ -61,7 +61,7 @@ def test_without_queue_settings_every_task_uses_the_default_queue():
 
 
 def test_worker_hostname_names_a_worker_on_a_shared_machine(monkeypatch):
-    from egov.deployment import worker_hostname
+    from egov.runtime.deployment import worker_hostname
 
     monkeypatch.setenv("EGOV_WORKER_HOSTNAME", "worker-7")
     assert worker_hostname() == "worker-7"
@@ -70,7 +70,7 @@ def test_worker_hostname_names_a_worker_on_a_shared_machine(monkeypatch):
 
 
 def test_hang_failpoint_stops_the_first_process_only_while_armed(tmp_path):
-    code = "from egov.failpoints import hit; hit('extract.mid', 'p1'); print('went on')"
+    code = "from egov.runtime.failpoints import hit; hit('extract.mid', 'p1'); print('went on')"
     env = {**os.environ, "EGOV_FAILPOINTS": "extract.mid@p1:hang",
            "EGOV_FAILPOINTS_DIR": str(tmp_path), "EGOV_FAILPOINT_HANG_SECONDS": "60",
            "EGOV_WORKER_HOSTNAME": "w1"}

@@ -46,7 +46,7 @@ def world_fleet():
 
 @pytest.fixture(scope="module")
 def cluster(world_fleet, tmp_path_factory, request):
-    from egov.deployment import load_settings
+    from egov.runtime.deployment import load_settings
 
     world, fleet, credentials = world_fleet
     workdir = tmp_path_factory.mktemp("distributed")

@@ -16,14 +16,14 @@ from pathlib import Path
 import pytest
 import requests
 
-from egov.portal_client import (
+from egov.simulator import FaultConfig, SimulatorFleet, build_world, parse_faults, portal_codes
+from egov.simulator.faults import PRESETS, format_faults, preset
+from egov.sources.onestop.client import (
     STATS_KEYS,
     PortalClient,
     PortalError,
     PortalIncompleteError,
 )
-from egov.simulator import FaultConfig, SimulatorFleet, build_world, parse_faults, portal_codes
-from egov.simulator.faults import PRESETS, format_faults, preset
 
 CLOCK = datetime(2025, 12, 31, 23, 0)
 CREDS = {code: (code, f"pw-{code}-faulty") for code in portal_codes()}

@@ -9,7 +9,7 @@ from datetime import date, datetime
 import pytest
 import sqlalchemy as sa
 
-from egov.form06 import compute_form06, form06_periods
+from egov.compute.form06 import compute_form06, form06_periods
 from egov.periods import period_containing, year_period
 from egov.warehouse.schema import FORM06_COUNTS, fct_dossier, mart_form06
 from tests import oracle

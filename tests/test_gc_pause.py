@@ -1,4 +1,4 @@
-"""egov.gc_pause: the collector is off inside, restored after, and a window's cycles freed."""
+"""egov.runtime.gc_pause: the collector is off inside, restored after, and a window's cycles freed."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import weakref
 
 import pytest
 
-from egov.gc_pause import collector_paused
+from egov.runtime.gc_pause import collector_paused
 
 
 class Node:
@@ -48,10 +48,10 @@ def test_validation_leaves_no_record_for_the_collector():
     records, which are freed when the caller lets go of them, collector or not."""
     from datetime import datetime
 
-    from egov.gc_pause import on_own_stack
     from egov.quality.portal import validate_portal
-    from egov.records import RecordVersion, parse_version
+    from egov.runtime.gc_pause import on_own_stack
     from egov.simulator.world import build_world
+    from egov.sources.onestop.records import RecordVersion, parse_version
 
     world = build_world(seed=3, scale=300, clock=datetime(2025, 6, 30, 20, 0))
     items = list(world.warehouse_truth("tay-ninh", [datetime(2025, 6, 30, 20, 0)]).values())

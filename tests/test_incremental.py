@@ -1,4 +1,4 @@
-"""Incremental snapshots and Biểu 06 (egov.aggregates): after nights of changes (records
+"""Incremental snapshots and Biểu 06 (egov.warehouse.aggregates): after nights of changes (records
 changing state, moving unit or field name, deleted; units moved), the marts computed from the
 aggregates equal a full recompute from fct_dossier row for row, on both databases; and a
 night's cost follows its changes (the log holds only changed images)."""
@@ -10,10 +10,10 @@ from datetime import date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from egov.aggregates import rebuild, refresh
-from egov.form06 import compute_form06
-from egov.indicators import compute_snapshots
+from egov.compute.form06 import compute_form06
+from egov.compute.indicators.snapshots import compute_snapshots
 from egov.periods import snapshot_periods
+from egov.warehouse.aggregates import rebuild, refresh
 from egov.warehouse.schema import (
     agg_dossier_day,
     agg_dossier_log,

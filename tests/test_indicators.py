@@ -20,8 +20,8 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from egov.indicator_codes import ALL_INDICATORS
-from egov.indicators import compute_snapshots, value_pct
+from egov.compute.indicators.codes import ALL_INDICATORS
+from egov.compute.indicators.snapshots import compute_snapshots, value_pct
 from egov.periods import (
     Period,
     as_of_for_logical_date,

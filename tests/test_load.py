@@ -7,8 +7,8 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from egov.records import parse_version
-from egov.validation import Failure
+from egov.quality.records import Failure
+from egov.sources.onestop.records import parse_version
 from egov.warehouse import load as wl
 from egov.warehouse.schema import fct_dossier, quarantine_record, unit_closure
 

@@ -14,7 +14,7 @@ from egov.quality.retention import (
     raw_retention_days,
     redact_quarantine,
 )
-from egov.records import PERSONAL_FIELDS
+from egov.sources.onestop.records import PERSONAL_FIELDS
 
 NOW = datetime(2025, 7, 1, 2, 0)
 
@@ -36,7 +36,7 @@ def test_retention_settings(monkeypatch):
 def test_redact_quarantine_blanks_personal_fields_of_old_and_replayed_payloads(warehouse):
     from sqlalchemy import update
 
-    from egov.validation import validate_dossiers
+    from egov.quality.records import validate_dossiers
     from egov.warehouse import load as wl
     from egov.warehouse.schema import quarantine_record as q
     from tests.test_validation import GOOD

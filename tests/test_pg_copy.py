@@ -10,8 +10,8 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select, text
 
-from egov.records import parse_version
 from egov.safe_errors import WarehouseWriteError
+from egov.sources.onestop.records import parse_version
 from egov.warehouse import load as wl
 from egov.warehouse.pgcopy import copy_buffer, copy_text
 from egov.warehouse.schema import fct_dossier

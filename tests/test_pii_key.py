@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import select
 
 from egov import pipeline
-from egov.records import applicant_hash, parse_version
 from egov.settings import ConfigError, pii_key
+from egov.sources.onestop.records import applicant_hash, parse_version
 from egov.warehouse import load as wl
 from egov.warehouse.schema import fct_dossier
 from tests.boundary_support import PERSONAL, record
@@ -117,7 +117,7 @@ def test_a_stored_hash_is_never_replaced_by_null(warehouse):
 
 
 def test_quarantine_replay_without_a_key_says_how_to_set_it(no_key, capsys):
-    from egov.quarantine import main
+    from egov.quality.quarantine import main
 
     assert main(["replay", "--url", f"sqlite:///{no_key / 'r.db'}"]) == 2
     assert "EGOV_PII_KEY" in capsys.readouterr().err

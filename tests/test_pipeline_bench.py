@@ -24,6 +24,6 @@ def test_benchmark_runs_at_a_tiny_scale_on_sqlite():
                   "-- incremental +2 days"):
         assert stage in out, stage
     assert "floor: parse" in out and "x the floor" in out
-    assert "exactness (first load): marts of the run vs egov.recompute: OK" in out
-    assert "exactness (incremental): marts of the run vs egov.recompute: OK" in out
+    assert "exactness (first load): marts of the run vs egov.compute.recompute: OK" in out
+    assert "exactness (incremental): marts of the run vs egov.compute.recompute: OK" in out
     assert "egov_nightly.py" in out and "egov_reports.py" in out  # DAG parse times

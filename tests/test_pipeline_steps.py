@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from egov import pipeline
-from egov.plans import PlanError
-from egov.raw_zone import PageWriter
+from egov.compute.plans import PlanError
+from egov.sources.raw_zone import PageWriter
 
 UNITS = [{"MaDonVi": "P", "TenDonVi": "Tỉnh", "MaDonViCha": None, "CapDonVi": "TINH"},
          {"MaDonVi": "C", "TenDonVi": "Xã", "MaDonViCha": "P", "CapDonVi": "XA"}]

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from egov.indicator_codes import ALL_INDICATORS
-from egov.plans import Plan, PlanError, default_plans_dir, load_plan_file, load_plans
+from egov.compute.indicators.codes import ALL_INDICATORS
+from egov.compute.plans import Plan, PlanError, default_plans_dir, load_plan_file, load_plans
 
 REPO = Path(__file__).resolve().parent.parent
 PLANS_DIR = REPO / "include" / "plans"

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from egov import pipeline
-from egov.records import CODE_MAX, SHORT_MAX, parse_version
+from egov.sources.onestop.records import CODE_MAX, SHORT_MAX, parse_version
 from egov.warehouse.schema import (
     etl_extract_window,
     etl_watermark,
@@ -121,10 +121,10 @@ def test_each_value_nobody_promised_ends_where_the_contract_says(warehouse, env)
 def test_a_version_stamped_after_its_request_never_moves_the_watermark(warehouse, env):
     """Pages received at 2025-03-03 01:00 UTC (08:00 local): NgayCapNhat up to a day later is
     a portal clock running a little fast; later than that is malformed, whatever today is."""
-    from egov.quarantine import replay
+    from egov.quality.quarantine import replay
     from egov.settings import watermark_overlap
+    from egov.sources.onestop.windows import plan_windows
     from egov.warehouse.load import read_watermark
-    from egov.windows import plan_windows
 
     first = [
         record("A", "20250302100000"),
@@ -168,8 +168,8 @@ def test_a_version_stamped_after_its_request_never_moves_the_watermark(warehouse
 
 
 def test_a_rebuild_from_the_raw_zone_judges_by_the_page_moment(tmp_path, monkeypatch):
-    from egov.rebuild import rebuild
     from egov.warehouse.db import make_engine
+    from egov.warehouse.rebuild import rebuild
 
     url = f"sqlite:///{tmp_path / 'rebuilt.db'}"
     for name, value in pipeline_env(url, tmp_path).items():
@@ -246,7 +246,7 @@ class _HostilePortal:
 
 def test_a_version_from_year_9999_does_not_stop_the_client():
     """Cutting a live window after the newest stamp seen must stay in the calendar."""
-    from egov.portal_client import PortalClient
+    from egov.sources.onestop.client import PortalClient
 
     items = [record("A", "20250302100000"), record("B", "99991231235959")]
     portal = _HostilePortal(items)
@@ -269,8 +269,8 @@ def _huge_page(items: list[dict], huge: str) -> bytes:
 def test_an_integer_of_thousands_of_digits_stops_neither_client_nor_window(warehouse, env):
     """A page holding a 5,000-digit integer is read; the versions holding it are quarantined
     (code, Gia) or keep the field null (LoaiDoiTuong), and the window commits."""
-    from egov.portal_client import PortalClient
-    from egov.raw_zone import PageWriter
+    from egov.sources.onestop.client import PortalClient
+    from egov.sources.raw_zone import PageWriter
 
     huge = "9" * 5000
     items = [record("GOOD"), record("FEE", DanhSachLePhi=[{"Gia": "HUGE"}]),

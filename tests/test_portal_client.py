@@ -11,8 +11,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from egov.portal_client import PortalAuthError, PortalClient, PortalError, client_from_connection
 from egov.simulator import SimulatorFleet, build_world, portal_codes
+from egov.sources.onestop.client import (
+    PortalAuthError,
+    PortalClient,
+    PortalError,
+)
+from egov.sources.onestop.hook import OneStopPortalHook, client_from_connection
 
 CLOCK = datetime(2025, 12, 31, 23, 0)
 CREDS = {code: (code, f"s3cret-{code}-pw") for code in portal_codes()}
@@ -276,6 +281,22 @@ def test_window_never_reaches_the_future(fleet, world):
     ("２０２５０１０１０００００", None), (20250101000000, None), (None, None),
 ])
 def test_update_stamps_are_read_at_fixed_positions_as_the_loader_reads_them(text, seconds):
-    from egov.portal_client import _ts
+    from egov.sources.onestop.client import _ts
 
     assert _ts(text) == seconds
+
+
+def test_hook_get_conn_returns_the_client(monkeypatch, fleet, world):
+    """The connection is an Airflow hook: get_conn() gives the portal's client, options win."""
+    from airflow.sdk import BaseHook
+
+    user, pw = CREDS["binh-dinh"]
+    monkeypatch.setenv("AIRFLOW_CONN_PORTAL_BD", json.dumps({
+        "conn_type": "http", "host": "127.0.0.1", "port": fleet.port("binh-dinh"),
+        "login": user, "password": pw, "extra": {"page_size": "250"}}))
+    hook = OneStopPortalHook("portal_bd", "binh-dinh", read_timeout=7.5)
+    assert isinstance(hook, BaseHook)
+    client = hook.get_conn()
+    assert isinstance(client, PortalClient)
+    assert client.page_size == 250 and client.timeout[1] == 7.5
+    assert client.units() == world.units("binh-dinh")

@@ -14,13 +14,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from egov.portal_client import (
+from egov.simulator import SimulatorFleet, build_world, portal_codes
+from egov.sources.onestop.client import (
     PortalClient,
     PortalError,
     PortalRedirectError,
-    client_from_connection,
 )
-from egov.simulator import SimulatorFleet, build_world, portal_codes
+from egov.sources.onestop.hook import client_from_connection
 
 PASSWORD = "s3cret-Pa55word"
 TOKEN_OK = b'{"error_code":"0","session":"sess-123","expires_in":1800}'

@@ -1,4 +1,4 @@
-"""egov.portal_json.loads reads what `json.loads` reads, as it reads it: the fast parser
+"""egov.sources.onestop.json_body.loads reads what `json.loads` reads, as it reads it: the fast parser
 (msgspec) is tried first, and whatever it refuses goes to the reference parser."""
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from egov import portal_json
+from egov.sources.onestop import json_body
 
 
 def reference(data: bytes):
     """What the contract's reader means: the standard library, long integers as Decimal."""
-    return json.loads(data, parse_int=portal_json._int)
+    return json.loads(data, parse_int=json_body._int)
 
 
 def outcome(read, data: bytes):
@@ -35,11 +35,11 @@ EDGE_CASES = [
 
 @pytest.mark.parametrize("data", EDGE_CASES, ids=range(len(EDGE_CASES)))
 def test_edge_cases_read_as_the_reference_reads_them(data):
-    assert outcome(portal_json.loads, data) == outcome(reference, data)
+    assert outcome(json_body.loads, data) == outcome(reference, data)
 
 
 def test_an_integer_beyond_the_conversion_limit_is_a_decimal():
-    [value] = portal_json.loads(b'[' + b'7' * 5000 + b']')
+    [value] = json_body.loads(b'[' + b'7' * 5000 + b']')
     assert str(value) == "7" * 5000 and not isinstance(value, int)
 
 
@@ -69,13 +69,13 @@ def bodies(draw):
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(bodies())
 def test_any_body_reads_as_the_reference_reads_it(data):
-    assert outcome(portal_json.loads, data) == outcome(reference, data)
+    assert outcome(json_body.loads, data) == outcome(reference, data)
 
 
 def test_a_plain_page_is_read_by_the_fast_parser(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the reference parser was called")
 
-    monkeypatch.setattr(portal_json.json, "loads", refuse)
+    monkeypatch.setattr(json_body.json, "loads", refuse)
     page = {"data": [{"MaHoSo": "H1", "DanhSachLePhi": [{"Gia": 10**15}]}], "tongSo": 1}
-    assert portal_json.loads(json.dumps(page).encode()) == page
+    assert json_body.loads(json.dumps(page).encode()) == page

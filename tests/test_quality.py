@@ -11,9 +11,9 @@ import pytest
 from egov.quality.gate import QualityGateError, check_gate, gate_decision
 from egov.quality.history import BatchHistory, recent_history
 from egov.quality.portal import validate_portal
+from egov.quality.records import validate_dossiers
 from egov.quality.results import store_results
 from egov.quality.suites import validate_catalogue, validate_units
-from egov.validation import validate_dossiers
 from tests.test_validation import GOOD
 
 UNITS = [

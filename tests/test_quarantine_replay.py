@@ -8,8 +8,8 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from egov.quarantine import main, replay
-from egov.validation import validate_dossiers
+from egov.quality.quarantine import main, replay
+from egov.quality.records import validate_dossiers
 from egov.warehouse import load as wl
 from egov.warehouse.schema import fct_dossier, quarantine_record
 from tests.test_validation import GOOD

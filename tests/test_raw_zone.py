@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select, text
 
-from egov import pipeline, rebuild
+from egov import pipeline
 from egov.quality.retention import purge_raw_zone
-from egov.raw_zone import (
+from egov.sources.raw_zone import (
     MANIFEST,
     PageWriter,
     RawZoneError,
@@ -23,6 +23,7 @@ from egov.raw_zone import (
     page_items,
     read_manifest,
 )
+from egov.warehouse import rebuild
 from tests.e2e_support import REPO
 from tests.test_pipeline_steps import UNITS, record
 

@@ -10,7 +10,7 @@ from datetime import date, datetime
 import pytest
 import sqlalchemy as sa
 
-from egov.recompute import days_between, recompute
+from egov.compute.recompute import days_between, recompute
 from egov.settings import ConfigError
 from egov.warehouse.schema import mart_form06, mart_indicator_snapshot, mart_target_evaluation
 from tests import oracle
@@ -102,7 +102,7 @@ def test_cli(tmp_path, world):
     url = f"sqlite:///{tmp_path / 'warehouse.db'}"
     engine = make_engine(url)
     load(engine, world)
-    cmd = [sys.executable, "-m", "egov.recompute", "--from", "2025-01-30", "--to",
+    cmd = [sys.executable, "-m", "egov.compute.recompute", "--from", "2025-01-30", "--to",
            "2025-02-02", "--url", url]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]

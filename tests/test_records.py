@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import pytest
 
-from egov.records import (
+from egov.sources.onestop.records import (
     applicant_hash,
     as_int,
     dossier_row,
@@ -76,7 +76,7 @@ def test_digit_stamps_read_as_the_calendar_says():
     moments, the same refusals (no 30 February, no hour 24, no second 60)."""
     from itertools import product
 
-    from egov.records import digits_moment
+    from egov.sources.onestop.records import digits_moment
 
     def reference(text):
         try:
@@ -125,7 +125,7 @@ def test_fold_text_and_record_key():
 
 # --- one parse per record version: typed, bounded, never raising ------------------------------
 
-from egov.records import (  # noqa: E402
+from egov.sources.onestop.records import (  # noqa: E402
     CODE_MAX,
     OUT_OF_RANGE,
     bounded_code,

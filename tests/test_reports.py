@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from egov.recompute import recompute
-from egov.reporting.form06_export import sheet_title, unit_order
-from egov.reporting.labels import pct_vi
-from egov.reporting.publish import publish, read_latest
+from egov.compute.recompute import recompute
+from egov.serve.reports.form06_export import sheet_title, unit_order
+from egov.serve.reports.labels import pct_vi
+from egov.serve.reports.publish import publish, read_latest
 from egov.warehouse.schema import FORM06_COUNTS, dim_unit, mart_form06, mart_target_evaluation
 from tests.test_recompute import PORTAL, load
 
@@ -113,7 +113,7 @@ def test_html_report_shows_the_warehouse_figures(filled, tmp_path):
 
 
 def test_report_text_is_escaped(warehouse, tmp_path):
-    from egov.reporting.html_report import render_report
+    from egov.serve.reports.html_report import render_report
 
     evil = '<script>alert("x")</script>'
     row = {"as_of_date": AS_OF, "plan_code": "p<1>", "target_code": "t&1", "unit_code": "U",

@@ -93,7 +93,7 @@ def test_an_unexpected_error_is_raised_and_logged_clean(tmp_path, monkeypatch, c
     def broken(*_args, **_kwargs):
         raise TypeError(f"cannot compare {PERSONAL['ChuHoSo']!r} with {PERSONAL['SoDienThoai']}")
 
-    monkeypatch.setattr("egov.batch.read_window", broken)
+    monkeypatch.setattr("egov.sources.onestop.batch.read_window", broken)
     location = write_window(tmp_path / "raw", [record("H-1")])
     caplog.set_level(logging.DEBUG)
     with pytest.raises(pipeline.PortalStepError) as caught:

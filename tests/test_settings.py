@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from egov import pipeline
-from egov.plans import PlanError, load_plan_file, load_plans
+from egov.compute.plans import PlanError, load_plan_file, load_plans
 from egov.quality import gate, retention, suites
 from egov.settings import (
     NUMBERS,
@@ -73,7 +73,7 @@ def test_an_odd_request_rate_is_refused(tmp_path, rate):
 
 
 def test_the_raw_zone_refuses_an_unsafe_portal_code(tmp_path):
-    from egov.raw_zone import PageWriter, run_folder
+    from egov.sources.raw_zone import PageWriter, run_folder
 
     with pytest.raises(ConfigError, match="escaped"):
         run_folder("../../escaped", "run-1", root=str(tmp_path / "raw"))

@@ -10,9 +10,9 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from egov.indicators import compute_snapshots, value_pct
+from egov.compute.indicators.snapshots import compute_snapshots, value_pct
+from egov.compute.targets import COMPARATORS, evaluate_targets, outlook, target_status, target_years
 from egov.periods import snapshot_periods
-from egov.targets import COMPARATORS, evaluate_targets, outlook, target_status, target_years
 from egov.warehouse.schema import (
     dim_unit,
     fct_dossier,
@@ -28,7 +28,7 @@ COMPUTED_AT = datetime(2025, 5, 21, 1, 10)
 
 
 @dataclass(frozen=True)
-class Target:  # the fields of egov.plans.Target that evaluate_targets uses
+class Target:  # the fields of egov.compute.plans.Target that evaluate_targets uses
     code: str
     indicator: str | None
     unit: str
@@ -38,7 +38,7 @@ class Target:  # the fields of egov.plans.Target that evaluate_targets uses
 
 
 @dataclass(frozen=True)
-class Plan:  # the fields of egov.plans.Plan that evaluate_targets uses
+class Plan:  # the fields of egov.compute.plans.Plan that evaluate_targets uses
     code: str
     title: str
     portal: str
@@ -164,7 +164,7 @@ def stored(engine, **where) -> dict:
 def test_evaluate_targets(warehouse, caplog):
     with warehouse.begin() as conn:
         conn.execute(sa.insert(mart_indicator_snapshot), SNAPSHOTS)
-    with caplog.at_level(logging.WARNING, logger="egov.targets"):
+    with caplog.at_level(logging.WARNING, logger="egov.compute.targets"):
         returned = evaluate(warehouse, [PLAN_A, PLAN_B])
     rows = stored(warehouse, as_of_date=AS_OF)
     assert len(returned) == len(rows) == 7  # t-online 2024, 2025 (not 2026); 5 others
@@ -336,7 +336,7 @@ def test_outlook_agrees_with_the_oracle():
 
 
 def test_outlook_is_stored_and_shown(warehouse):
-    from egov.report import outlook_report, target_report
+    from egov.serve.reports.console import outlook_report, target_report
 
     with warehouse.begin() as conn:
         conn.execute(sa.insert(mart_indicator_snapshot), SNAPSHOTS)

@@ -54,12 +54,12 @@ def live(tmp_path_factory):
             assert code == 0, text[-4000:]
     finally:
         fleet.stop()
-    fix = subprocess.run([sys.executable, "-m", "egov.test_runs", "egov_nightly"], env=env,
+    fix = subprocess.run([sys.executable, "-m", "egov.runtime.test_runs", "egov_nightly"], env=env,
                          capture_output=True, text=True, timeout=300)
     assert fix.returncode == 0, fix.stderr[-2000:]
     # The report step (DAG egov_reports, run on the marts' asset events) for the newest day.
     env["EGOV_REPORTS_DIR"] = str(home / "reports")
-    pub = subprocess.run([sys.executable, "-m", "egov.reporting.publish", "--url", url],
+    pub = subprocess.run([sys.executable, "-m", "egov.serve.reports.publish", "--url", url],
                          env=env, capture_output=True, text=True, timeout=600)
     assert pub.returncode == 0, pub.stderr[-2000:]
     api = ApiServer(env, home / "api-server.log").wait()

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from egov.validation import validate_dossiers
+from egov.quality.records import validate_dossiers
 from tests import oracle
 
 UNITS = {"U1", "U2"}
@@ -127,7 +127,7 @@ from datetime import datetime, timedelta  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from egov.records import DATE_FIELDS  # noqa: E402
+from egov.sources.onestop.records import DATE_FIELDS  # noqa: E402
 
 PROCEDURES = {"1.000001.000.00.00.H08", "2.000002.000.00.00.H08"}
 # The oracle's rule -> the suite's rule(s) that must fire for it.

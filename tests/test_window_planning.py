@@ -15,7 +15,7 @@ from sqlalchemy import select
 from egov import pipeline
 from egov.settings import ConfigError
 from egov.simulator import SimulatorFleet, build_world, portal_codes
-from egov.windows import Window, plan_windows, split_by_count
+from egov.sources.onestop.windows import Window, plan_windows, split_by_count
 from tests.e2e_support import portal_conn_env
 
 CLOCK = datetime(2025, 12, 31, 23, 0)

@@ -2,7 +2,7 @@
 
 from datetime import date, datetime, timedelta
 
-from egov.windows import Window, committed_watermark, plan_windows
+from egov.sources.onestop.windows import Window, committed_watermark, plan_windows
 
 DAY = timedelta(days=1)
 

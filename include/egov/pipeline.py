@@ -26,8 +26,8 @@ def _engine():
 def prepare(*, params: dict, logical_date: datetime | None) -> list[dict]:
     """Check plans and settings (before anything touches the warehouse), migrate it, and plan
     the extraction windows: one job per (portal, window)."""
+    from egov.compute.plans import load_plans
     from egov.periods import as_of_for_logical_date
-    from egov.plans import load_plans
     from egov.settings import (
         check_settings,
         first_load_window_months,
@@ -35,10 +35,10 @@ def prepare(*, params: dict, logical_date: datetime | None) -> list[dict]:
         pii_key,
         watermark_overlap,
     )
+    from egov.sources.onestop.windows import plan_windows
     from egov.warehouse.db import safe_url, warehouse_url
     from egov.warehouse.load import read_watermark
     from egov.warehouse.migrations import upgrade
-    from egov.windows import plan_windows
 
     check_settings()
     plans = load_plans()
@@ -94,13 +94,13 @@ def prepare(*, params: dict, logical_date: datetime | None) -> list[dict]:
 def bounded_windows(by_time: dict, *, now: datetime) -> dict:
     """Each portal's time-based windows cut until each holds at most EGOV_WINDOW_MAX_VERSIONS
     record versions, by `tongSo` (one request of one item per window counted, through the
-    portal's connection and retries; egov.windows.split_by_count); the portals are counted
+    portal's connection and retries; egov.sources.onestop.windows.split_by_count); the portals are counted
     side by side. A portal that cannot be counted keeps its time-based windows (a warning
     names it): its extraction fails or succeeds on its own."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from egov.portal_client import client_from_connection
     from egov.settings import window_max_versions
+    from egov.sources.onestop.hook import OneStopPortalHook
 
     cap = window_max_versions()
     clients = {}
@@ -110,7 +110,7 @@ def bounded_windows(by_time: dict, *, now: datetime) -> dict:
             options = {}
             if portal.max_requests_per_second:
                 options["max_requests_per_second"] = portal.max_requests_per_second
-            clients[code] = client_from_connection(portal.conn_id, code, **options)
+            clients[code] = OneStopPortalHook(portal.conn_id, code, **options).get_conn()
         except Exception as exc:  # noqa: BLE001 - this portal only; its extract will tell
             _uncounted(code, exc, by_time[code])
     planned = dict(by_time)
@@ -133,8 +133,8 @@ def _uncounted(code: str, exc: Exception, windows: list) -> list:
 
 
 def _count_bounded(client, windows: list, cap: int, now: datetime) -> list:
-    from egov.records import format_portal_time
-    from egov.windows import split_by_count
+    from egov.sources.onestop.records import format_portal_time
+    from egov.sources.onestop.windows import split_by_count
 
     code = client.portal_code
 
@@ -175,11 +175,11 @@ def _portal(code: str):
 def extract(job: dict, *, run_id: str) -> dict:
     """Pull units (and, in the first window, the catalogue) and every record change of the
     job's window; keep every page in the raw zone."""
-    from egov.failpoints import hit
-    from egov.portal_client import client_from_connection
-    from egov.raw_zone import PageWriter
-    from egov.records import format_portal_time
+    from egov.runtime.failpoints import hit
     from egov.settings import page_size
+    from egov.sources.onestop.hook import OneStopPortalHook
+    from egov.sources.onestop.records import format_portal_time
+    from egov.sources.raw_zone import PageWriter
 
     portal_code = job["portal_code"]
     portal = _portal(portal_code)
@@ -190,7 +190,7 @@ def extract(job: dict, *, run_id: str) -> dict:
     options = {"on_page": writer.on_page, "page_size": page_size()}
     if portal.max_requests_per_second:
         options["max_requests_per_second"] = portal.max_requests_per_second
-    client = client_from_connection(portal.conn_id, portal_code, **options)
+    client = OneStopPortalHook(portal.conn_id, portal_code, **options).get_conn()
     units = client.units()
     procedures = client.procedures() if job["seq"] == 0 else []
     hit("extract.mid", portal_code)
@@ -216,7 +216,7 @@ def _fetch_dossiers(client, updated_from: str, updated_to: str | None) -> int:
     every pass, reconciled against tongSo); return how many distinct record versions
     arrived. The items are not kept here: memory holds a key per version (bounded by
     EGOV_WINDOW_MAX_VERSIONS through the windows `prepare` plans)."""
-    from egov.gc_pause import collector_paused
+    from egov.runtime.gc_pause import collector_paused
 
     with collector_paused():  # a key per version: many small tuples, no cycles
         for _page in client.iter_dossier_pages(updated_from, updated_to):
@@ -228,25 +228,25 @@ def load(extracted: dict, *, run_id: str) -> dict:
     """Validate the kept pages with the GX suites and load them in one transaction, with the
     window's accounting and the watermark its run's committed windows justify. Above the
     quality gate, only quarantine and results are committed, and the portal fails."""
-    from egov.gc_pause import collector_paused
+    from egov.runtime.gc_pause import collector_paused
     from egov.settings import pii_key
 
     started = time.monotonic()
     key = pii_key()
-    with collector_paused():  # the window's work; one collection after (egov.gc_pause)
+    with collector_paused():  # the window's work; one collection after (egov.runtime.gc_pause)
         return _load_window(extracted, run_id=run_id, key=key, started=started)
 
 
 def _load_window(extracted: dict, *, run_id: str, key, started: float) -> dict:
     from collections import Counter
 
-    from egov.batch import read_window
-    from egov.failpoints import hit
     from egov.quality.data_docs import publish_data_docs
     from egov.quality.gate import QualityGateError, gate_decision
     from egov.quality.portal import validate_batch
     from egov.quality.results import store_results
-    from egov.records import CUT, NULLED, adjustment_counts
+    from egov.runtime.failpoints import hit
+    from egov.sources.onestop.batch import read_window
+    from egov.sources.onestop.records import CUT, NULLED, adjustment_counts
     from egov.warehouse import load as wl
 
     portal_code, location = extracted["portal_code"], extracted["manifest"]
@@ -331,9 +331,9 @@ def run_portal_step(step: str, job: dict, *, run_id: str) -> dict:
     gate are NotRetryable. What is recorded, logged and raised never carries record values
     or statement parameters (egov.safe_errors): an error whose text could is replaced by a
     clean one."""
-    from egov.portal_client import PortalAuthError, PortalRedirectError
     from egov.quality.gate import QualityGateError
     from egov.safe_errors import frames, is_trusted, safe_message
+    from egov.sources.onestop.client import PortalAuthError, PortalRedirectError
 
     where = f"{step} {job_label(job)}" if "windows" in job else step
     try:
@@ -385,11 +385,11 @@ def loaded_portals(conn, run_id: str) -> list[str]:
 def compute(*, as_of: str, run_id: str) -> dict:
     """Indicator snapshots for every unit of the portals loaded in this run, then targets,
     then Biểu 06."""
-    from egov.form06 import compute_form06
-    from egov.indicators import compute_snapshots
+    from egov.compute.form06 import compute_form06
+    from egov.compute.indicators.snapshots import compute_snapshots
+    from egov.compute.plans import load_plans
+    from egov.compute.targets import evaluate_targets
     from egov.periods import snapshot_periods
-    from egov.plans import load_plans
-    from egov.targets import evaluate_targets
 
     day = date.fromisoformat(as_of)
     plans = load_plans()
@@ -419,7 +419,7 @@ def compute(*, as_of: str, run_id: str) -> dict:
 
 def finish(*, requested: list[str], as_of: str, run_id: str) -> str:
     """Print the target report; fail the run, naming them, if some portals were not loaded."""
-    from egov.report import target_report
+    from egov.serve.reports.console import target_report
 
     engine = _engine()
     with engine.connect() as conn:

@@ -38,11 +38,11 @@ def mask(text: str, limit: int = 300) -> str:
 
 
 def _trusted() -> tuple[type, ...]:
-    from egov.plans import PlanError
-    from egov.portal_client import PortalError
+    from egov.compute.plans import PlanError
     from egov.quality.gate import QualityGateError
-    from egov.raw_zone import RawZoneError
     from egov.settings import ConfigError
+    from egov.sources.onestop.client import PortalError
+    from egov.sources.raw_zone import RawZoneError
 
     return SafeMessageError, PortalError, QualityGateError, ConfigError, PlanError, RawZoneError
 

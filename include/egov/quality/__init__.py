@@ -13,7 +13,7 @@ Modules (none imports GX, pandas or SQLAlchemy at import time):
 - `data_docs` — `build_data_docs(...)`: GX Data Docs in a file-based context;
 - `retention` — `purge_raw_zone(...)`, `redact_quarantine(...)`.
 
-The record-version suite itself (the contract's rules) is `egov.validation`.
+The record-version suite itself (the contract's rules) is `egov.quality.records`.
 """
 
 _EXPORTS = {

@@ -200,7 +200,7 @@ def publish_data_docs(quality, portal_code: str, run_id: str, *, window_seq: int
         return None
     started = time.monotonic()
     try:
-        from egov.gc_pause import on_own_stack
+        from egov.runtime.gc_pause import on_own_stack
 
         index = on_own_stack(build_data_docs, quality.suite_inputs, portal_code, run_id,
                              window_seq=window_seq, root=root)

@@ -55,7 +55,7 @@ def min_rejected() -> int:
 
 def gate_decision(outcome, portal_code: str, *, max_share: float | None = None,
                   min_count: int | None = None, top: int = 3) -> GateDecision:
-    """Decide, without raising, whether `outcome` (an `egov.validation.Outcome`) passes."""
+    """Decide, without raising, whether `outcome` (an `egov.quality.records.Outcome`) passes."""
     threshold = max_rejected_share() if max_share is None else max_share
     floor = min_rejected() if min_count is None else min_count
     rejected = len(outcome.rejected)

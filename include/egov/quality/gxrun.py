@@ -116,7 +116,7 @@ def run_suite(suite_name: str, rules: list[Rule], frame, *, context=None,
     the SUMMARY format holds): the Data Docs are rendered from it, with no second run."""
     if not rules:
         return [], None
-    from egov.gc_pause import on_own_stack
+    from egov.runtime.gc_pause import on_own_stack
 
     result = on_own_stack(_validate, suite_name, rules, frame, context or ephemeral_context(),
                           asset or suite_name)

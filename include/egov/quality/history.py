@@ -23,7 +23,7 @@ def recent_history(conn, portal_code: str, *, before_run_id: str | None = None,
     refresh is not a typical night, so don't pass history to its validation."""
     from sqlalchemy import and_, or_, select
 
-    from egov.validation import RECORD_SUITE
+    from egov.quality.records import RECORD_SUITE
     from egov.warehouse.schema import dq_validation_result as t
 
     stmt = (select(t.c.run_id, t.c.window_seq, t.c.rule, t.c.field, t.c.element_count,

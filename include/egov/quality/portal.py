@@ -12,7 +12,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class PortalQuality:
-    records: object  # egov.validation.Outcome: .accepted / .rejected / .warnings
+    records: object  # egov.quality.records.Outcome: .accepted / .rejected / .warnings
     units: SuiteOutcome
     catalogue: SuiteOutcome
     # [(suite, rules, frame, GX validation result)]: what the Data Docs are rendered from
@@ -49,7 +49,7 @@ class PortalQuality:
 def validate_portal(units: list[dict], procedures: list[dict], records: list[dict], *,
                     history=None) -> PortalQuality:
     """Validate one portal's batch as extracted (raw `/api/donvi` and `/api/tthc` items; the
-    `/api/hoso` versions parsed and de-duplicated: `egov.records.RecordVersion`s, or raw
+    `/api/hoso` versions parsed and de-duplicated: `egov.sources.onestop.records.RecordVersion`s, or raw
     items).
 
     `history`: `egov.quality.history.recent_history(conn, portal_code, before_run_id=run_id)`
@@ -58,12 +58,12 @@ def validate_portal(units: list[dict], procedures: list[dict], records: list[dic
     `records.rejected` → quarantine_record; units and catalogue are loaded as given (items
     without a code are skipped by the load)."""
     from egov.quality.gxrun import ephemeral_context
+    from egov.quality.records import run_record_suites
     from egov.quality.suites import validate_catalogue, validate_units
-    from egov.records import code_key
-    from egov.validation import run_record_suites
+    from egov.sources.onestop.records import code_key
 
     context = ephemeral_context()
-    # Codes as stored (egov.records.code_key): what the record checks compare them with.
+    # Codes as stored (egov.sources.onestop.records.code_key): what the record checks compare them with.
     unit_codes = {c for c in (code_key(u.get("MaDonVi")) for u in units
                               if isinstance(u, dict)) if c}
     procedure_codes = {c for c in (code_key(p.get("MaTTHC")) for p in procedures

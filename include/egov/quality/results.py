@@ -10,7 +10,7 @@ def _json(value):
     """JSON text any database stores (a portal value may hold NUL or lone surrogates)."""
     if value is None:
         return None
-    from egov.records import storable
+    from egov.sources.onestop.records import storable
 
     return storable(json.dumps(value, ensure_ascii=False, default=str))[0]
 

@@ -17,8 +17,8 @@ import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from egov.records import PERSONAL_FIELDS
 from egov.settings import number
+from egov.sources.onestop.records import PERSONAL_FIELDS
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def _owned_run(portal_dir, run_dir) -> dict | None:
     """The manifest of a raw-zone run folder, if the folder is one: a real folder (not a
     link) holding a readable manifest whose portal_code is its parent's name and whose run_id
     gives its name. Anything else is not ours to delete: None."""
-    from egov.raw_zone import MANIFEST, RawZoneError, is_run_folder_of, read_manifest
+    from egov.sources.raw_zone import MANIFEST, RawZoneError, is_run_folder_of, read_manifest
 
     if _is_link(run_dir) or not run_dir.is_dir():
         return None
@@ -91,11 +91,11 @@ def _remove(path) -> None:
 
 def purge_raw_zone(root, days: int | None, now: datetime) -> list[str]:
     """Delete the run folders `<root>/<portal>/<run>/` written more than `days` days before
-    `now`, and only those: a folder without a raw-zone manifest naming it (egov.raw_zone)
+    `now`, and only those: a folder without a raw-zone manifest naming it (egov.sources.raw_zone)
     is never touched, whatever `root` points at. `days` None: keep everything. Returns the
     folders removed."""
-    from egov.raw_zone import _path
     from egov.settings import PORTAL_CODE
+    from egov.sources.raw_zone import _path
 
     if days is None:
         return []

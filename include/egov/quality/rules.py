@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from egov.records import PERSONAL_FIELDS
+from egov.sources.onestop.records import PERSONAL_FIELDS
 
 ERROR = "error"
 WARNING = "warning"

@@ -14,8 +14,8 @@ import statistics
 from dataclasses import dataclass, field
 
 from egov.quality.rules import ERROR, WARNING, Failure, Rule, short_repr
-from egov.records import as_int, code_key, storable
 from egov.settings import number
+from egov.sources.onestop.records import as_int, code_key, storable
 
 CATALOGUE_SUITE = "procedure_catalogue"
 UNIT_SUITE = "unit_tree"

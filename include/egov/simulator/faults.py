@@ -53,10 +53,9 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:  # pragma: no cover
-    from egov.simulator.server import SimRequest, SimResponse, SimulatorFleet
+from egov.simulator.messages import DEFAULT_PAGE_SIZE, FleetControl, SimRequest, SimResponse
 
 __all__ = [
     "FAULT_KINDS",
@@ -322,7 +321,7 @@ class _Draw:
 class FaultInjector:
     """The fault hook of one portal (``SimulatorFleet.set_faults`` installs it)."""
 
-    fleet: SimulatorFleet
+    fleet: FleetControl
     portal: str
     config: FaultConfig
     seed: int = 0
@@ -373,7 +372,6 @@ class FaultInjector:
     # ---- the hook ----
     def __call__(self, req: SimRequest, handle: Callable[[SimRequest], SimResponse]
                  ) -> SimResponse:
-        from egov.simulator.server import SimResponse
 
         path = req.path.rstrip("/") or "/"
         if path.startswith("/_sim/") or (path not in DATA_PATHS and path != TOKEN_PATH):
@@ -451,7 +449,6 @@ class FaultInjector:
 
     @staticmethod
     def _edit(resp: SimResponse, fn: Callable[[dict], None]) -> SimResponse:
-        from egov.simulator.server import SimResponse
 
         body = json.loads(resp.body)
         fn(body)
@@ -461,7 +458,6 @@ class FaultInjector:
 
     def _duplicate(self, req: SimRequest, resp: SimResponse,
                    handle: Callable[[SimRequest], SimResponse]) -> SimResponse:
-        from egov.simulator.server import DEFAULT_PAGE_SIZE, SimRequest
 
         try:
             trang = int(req.query.get("trang") or 1)

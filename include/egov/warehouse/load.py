@@ -1,6 +1,6 @@
 """Idempotent loads of one portal's batch: units, catalogue, records, quarantine, watermark.
 
-Rows come from `egov.records` (each record version parsed, typed and bounded once); what is
+Rows come from `egov.sources.onestop.records` (each record version parsed, typed and bounded once); what is
 written here fits the columns whatever the portal sent.
 """
 
@@ -14,7 +14,8 @@ from operator import itemgetter
 
 from sqlalchemy import delete, func, insert, select, text
 
-from egov.records import (
+from egov.safe_errors import SafeMessageError
+from egov.sources.onestop.records import (
     RecordVersion,
     applicant_hash,
     newest_versions,
@@ -24,7 +25,6 @@ from egov.records import (
     storable,
     unit_rows,
 )
-from egov.safe_errors import SafeMessageError
 from egov.warehouse.pgcopy import copy_upsert
 from egov.warehouse.schema import (
     dim_procedure,
@@ -266,7 +266,7 @@ def _windows(conn, portal_code: str, run_id: str) -> list[dict]:
 def advance_run_watermark(conn, portal_code: str, *, run_id: str, n_windows: int,
                           now: datetime) -> datetime | None:
     """Advance the watermark to what this run's committed windows justify."""
-    from egov.windows import committed_watermark
+    from egov.sources.onestop.windows import committed_watermark
 
     target = committed_watermark(_windows(conn, portal_code, run_id), n_windows)
     return advance_watermark(conn, portal_code, target, run_id=run_id, now=now)

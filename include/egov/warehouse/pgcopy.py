@@ -5,7 +5,7 @@ triggers fire as for any insert or update). Same transaction as the caller's Con
 COPY text format (https://www.postgresql.org/docs/current/sql-copy.html): columns separated
 by a tab, rows by a newline, NULL as `\\N`; a backslash, tab, newline or carriage return in a
 value is written as `\\\\`, `\\t`, `\\n`, `\\r`. NUL cannot be stored in PostgreSQL text and
-is replaced by U+FFFD (as `egov.records.storable` does); so are lone surrogates (no UTF-8).
+is replaced by U+FFFD (as `egov.sources.onestop.records.storable` does); so are lone surrogates (no UTF-8).
 """
 
 from __future__ import annotations

@@ -312,7 +312,7 @@ mart_form06 = Table(
     Index("ix_mart_form06_portal_asof", "portal_code", "as_of_date"),
 )
 
-# The indicator dictionary for analysts, seeded by migration 0005 (egov.indicator_dictionary).
+# The indicator dictionary for analysts, seeded by migration 0005 (egov.compute.indicators.dictionary).
 dim_indicator = Table(
     "dim_indicator",
     metadata,
@@ -349,7 +349,7 @@ alert_state = Table(
 )
 
 # --- the portal boundary (migration 0004) -------------------------------------------------
-# Codes are String(255) and short texts String(32) (egov.records bounds what it writes to
+# Codes are String(255) and short texts String(32) (egov.sources.onestop.records bounds what it writes to
 # them); the request moment of a quarantined version (rule updated_at_future, replay); how
 # many kept values were stored as null or cut to fit their column, per window and run.
 quarantine_record.append_column(Column("requested_at", DateTime))
@@ -358,7 +358,7 @@ for _table in (etl_extract_window, etl_portal_run):
     _table.append_column(Column("values_cut", Integer))
 
 # ------------------------------------------------------------------ incremental aggregates
-# Maintained from fct_dossier by egov.aggregates (docs/performance.md "Incremental
+# Maintained from fct_dossier by egov.warehouse.aggregates (docs/performance.md "Incremental
 # snapshots"); migration 0007 adds them and the triggers that fill agg_dossier_log.
 
 # The columns of a fct_dossier row that any snapshot or Biểu 06 count reads.

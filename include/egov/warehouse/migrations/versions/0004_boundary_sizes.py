@@ -5,7 +5,7 @@ Revision ID: 0004
 Revises: 0006
 Create Date: 2026-11-29 20:00:00
 
-Codes become VARCHAR(255) and short texts VARCHAR(32) (egov.records bounds what it writes:
+Codes become VARCHAR(255) and short texts VARCHAR(32) (egov.sources.onestop.records bounds what it writes:
 docs/decisions.md "Column sizes"). Widening a VARCHAR is a catalogue change on PostgreSQL (no
 table rewrite); SQLite does not enforce VARCHAR lengths, so its tables are left as they are.
 """

@@ -8,7 +8,7 @@ Create Date: 2026-11-26 09:00:00
 from alembic import op
 import sqlalchemy as sa
 
-from egov.indicator_dictionary import rows as indicator_rows
+from egov.compute.indicators.dictionary import rows as indicator_rows
 from egov.warehouse.bi_views import VIEWS_0005, create_views, drop_views
 
 revision = "0005"

@@ -6,7 +6,7 @@ Revises: 0004
 Create Date: 2026-12-04 14:00:00
 
 docs/performance.md "Incremental snapshots". The aggregates start empty and unbuilt: the next
-compute of each portal builds them from fct_dossier in one pass (egov.aggregates.rebuild).
+compute of each portal builds them from fct_dossier in one pass (egov.warehouse.aggregates.rebuild).
 PostgreSQL: statement-level triggers with transition tables (one per event), so a bulk
 statement (COPY, INSERT ... ON CONFLICT) writes its log rows in one set-based insert; an
 update logs only the images whose counted columns changed (EXCEPT ALL). TRUNCATE forgets

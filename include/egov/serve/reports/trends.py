@@ -1,0 +1,31 @@
+"""The trend of an indicator over past snapshots, read from mart_indicator_snapshot."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from egov.serve.reports.charts import Point
+
+
+def _day(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def trend_points(conn, unit_code: str, indicator_code: str, year: int, *,
+                 up_to: date | None = None) -> list[Point]:
+    """The `year` snapshot of (unit, indicator) as of every day computed (up to `up_to`),
+    oldest first: how the year-to-date value moved."""
+    from sqlalchemy import Date, literal, select
+
+    from egov.warehouse.schema import mart_indicator_snapshot as s
+
+    stmt = (select(s.c.as_of_date, s.c.value_pct, s.c.numerator, s.c.denominator)
+            .where(s.c.unit_code == unit_code, s.c.indicator_code == indicator_code,
+                   s.c.period_type == "year",
+                   s.c.period_start == literal(date(year, 1, 1), Date))
+            .order_by(s.c.as_of_date))
+    if up_to is not None:
+        stmt = stmt.where(s.c.as_of_date <= literal(up_to, Date))
+    return [Point(_day(r.as_of_date), r.value_pct, r.numerator, r.denominator)
+            for r in conn.execute(stmt)]
