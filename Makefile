@@ -21,7 +21,7 @@ ui: venv  ## after `make demo`: the Airflow UI (Targets page, Data Docs, the dem
 	@scripts/ui.sh
 
 report: venv  ## print the latest target report from the warehouse
-	@source scripts/env.sh && python -m egov.serve.reports.console
+	@source scripts/env.sh && python -m egov.serve.reports.target_report
 
 clean:  ## remove the local Airflow home (metadata DB, warehouse, raw zone, logs)
 	rm -rf .airflow

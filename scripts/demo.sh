@@ -56,7 +56,7 @@ state = re.findall(r"DagRun Finished: .*?state=(\w+)", text)
 print(f"  run state: {state[-1] if state else 'unknown'}")
 PY
 echo
-python -m egov.serve.reports.console
+python -m egov.serve.reports.target_report
 
 echo
 echo "== airflow dags test egov_reports (the HTML report and Biểu 06 files; log: $LOG/reports.log)"
@@ -72,6 +72,6 @@ echo
 echo "== mid-year outlook: the marts recomputed as of $MID_YEAR from the warehouse (no portal called)"
 python -m egov.compute.recompute --from "$MID_YEAR" > "$LOG/recompute.log" 2>&1 \
   || { cat "$LOG/recompute.log"; exit 1; }
-python -m egov.serve.reports.console --as-of "$MID_YEAR" --outlook
+python -m egov.serve.reports.target_report --as-of "$MID_YEAR" --outlook
 echo
 echo "== the Airflow UI with this run and the Targets page: make ui"

@@ -180,7 +180,7 @@ def test_nightly_runs_match_the_oracle_and_reruns_are_idempotent(
     fleet.stop()
     rebuilt_url = f"sqlite:///{tmp_path / 'rebuilt.db'}"
     proc = subprocess.run(
-        [sys.executable, "-m", "egov.warehouse.rebuild", "--url", rebuilt_url,
+        [sys.executable, "-m", "egov.pipeline.rebuild", "--url", rebuilt_url,
          "--raw-dir", env["EGOV_RAW_DIR"]],
         env={**env, "AIRFLOW_CONN_EGOV_WAREHOUSE": rebuilt_url}, capture_output=True, text=True,
         timeout=600)

@@ -168,8 +168,8 @@ def test_a_version_stamped_after_its_request_never_moves_the_watermark(warehouse
 
 
 def test_a_rebuild_from_the_raw_zone_judges_by_the_page_moment(tmp_path, monkeypatch):
+    from egov.pipeline.rebuild import rebuild
     from egov.warehouse.db import make_engine
-    from egov.warehouse.rebuild import rebuild
 
     url = f"sqlite:///{tmp_path / 'rebuilt.db'}"
     for name, value in pipeline_env(url, tmp_path).items():

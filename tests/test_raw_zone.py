@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from egov import pipeline
+from egov.pipeline import rebuild
 from egov.quality.retention import purge_raw_zone
 from egov.sources.raw_zone import (
     MANIFEST,
@@ -23,7 +24,6 @@ from egov.sources.raw_zone import (
     page_items,
     read_manifest,
 )
-from egov.warehouse import rebuild
 from tests.e2e_support import REPO
 from tests.test_pipeline_steps import UNITS, record
 

@@ -336,7 +336,7 @@ def test_outlook_agrees_with_the_oracle():
 
 
 def test_outlook_is_stored_and_shown(warehouse):
-    from egov.serve.reports.console import outlook_report, target_report
+    from egov.serve.reports.target_report import outlook_report, target_report
 
     with warehouse.begin() as conn:
         conn.execute(sa.insert(mart_indicator_snapshot), SNAPSHOTS)

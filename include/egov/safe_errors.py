@@ -37,19 +37,10 @@ def mask(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
-def _trusted() -> tuple[type, ...]:
-    from egov.compute.plans import PlanError
-    from egov.quality.gate import QualityGateError
-    from egov.settings import ConfigError
-    from egov.sources.onestop.client import PortalError
-    from egov.sources.raw_zone import RawZoneError
-
-    return SafeMessageError, PortalError, QualityGateError, ConfigError, PlanError, RawZoneError
-
-
 def is_trusted(exc: BaseException) -> bool:
-    """Raised by the project with a message written for operators (no record values)."""
-    return isinstance(exc, _trusted())
+    """Raised by the project with a message written for operators (no record values): every
+    such error class derives from SafeMessageError."""
+    return isinstance(exc, SafeMessageError)
 
 
 def _table_of(exc) -> str | None:

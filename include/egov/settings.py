@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import egov
+from egov.safe_errors import SafeMessageError
 
 INCLUDE_DIR = Path(egov.__file__).resolve().parent.parent
 log = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ PORTAL_CODE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 CONN_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,249}")
 
 
-class ConfigError(ValueError):
+class ConfigError(SafeMessageError, ValueError):
     """A deployment setting or file is wrong; the message names it."""
 
 
@@ -185,10 +186,12 @@ def watermark_overlap() -> timedelta:
     return timedelta(minutes=number("EGOV_WATERMARK_OVERLAP_MINUTES"))
 
 
+def airflow_home() -> Path:
+    return Path(os.environ.get("AIRFLOW_HOME", Path.home() / "airflow"))
+
+
 def raw_zone_root() -> str:
     """Where raw pages are kept: a local folder or any ObjectStoragePath URL."""
-    from egov.warehouse.db import airflow_home
-
     return os.environ.get("EGOV_RAW_DIR") or str(airflow_home() / "egov_raw")
 
 

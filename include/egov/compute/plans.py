@@ -17,12 +17,13 @@ import yaml
 
 import egov
 from egov.compute.indicators.codes import ALL_INDICATORS
+from egov.safe_errors import SafeMessageError
 
 COMPARATORS = (">=", ">")
 MIN_YEAR, MAX_YEAR = 2000, 2100
 
 
-class PlanError(ValueError):
+class PlanError(SafeMessageError, ValueError):
     """A plan file is missing, unreadable or malformed."""
 
 

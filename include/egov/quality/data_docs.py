@@ -22,7 +22,7 @@ URL_PREFIX = "/egov-data-docs"
 
 
 def data_docs_dir() -> Path:
-    from egov.warehouse.db import airflow_home
+    from egov.settings import airflow_home
 
     return Path(os.environ.get("EGOV_DATA_DOCS_DIR") or airflow_home() / "egov_data_docs")
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from egov.safe_errors import SafeMessageError
 from egov.settings import number
 
 
-class QualityGateError(RuntimeError):
+class QualityGateError(SafeMessageError, RuntimeError):
     """Too many record versions of a portal were rejected in this run."""
 
     def __init__(self, decision: GateDecision):

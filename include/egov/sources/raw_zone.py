@@ -19,6 +19,7 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+from egov.safe_errors import SafeMessageError
 from egov.settings import check_portal_code, raw_zone_root
 from egov.sources.onestop import json_body
 
@@ -26,7 +27,7 @@ MANIFEST = "manifest.json"
 EXTRACTING, COMPLETE = "extracting", "complete"
 
 
-class RawZoneError(RuntimeError):
+class RawZoneError(SafeMessageError, RuntimeError):
     """A raw-zone file is missing, unreadable or not what it should be; the message names it."""
 
 

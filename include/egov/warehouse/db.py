@@ -13,6 +13,8 @@ import os
 from pathlib import Path
 from urllib.parse import quote
 
+from egov.settings import airflow_home
+
 log = logging.getLogger(__name__)
 
 CONN_ID = "egov_warehouse"
@@ -21,10 +23,6 @@ _DRIVERS = {
     "postgresql": "postgresql+psycopg2",
     "sqlite": "sqlite",
 }
-
-
-def airflow_home() -> Path:
-    return Path(os.environ.get("AIRFLOW_HOME", Path.home() / "airflow"))
 
 
 def default_url() -> str:

@@ -32,7 +32,7 @@ LATEST_DIR, LATEST_JSON = "latest", "latest.json"
 
 
 def reports_root() -> Path:
-    from egov.warehouse.db import airflow_home
+    from egov.settings import airflow_home
 
     return Path(os.environ.get("EGOV_REPORTS_DIR") or airflow_home() / "egov_reports")
 

@@ -62,6 +62,7 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 
+from egov.safe_errors import SafeMessageError
 from egov.sources.onestop import json_body
 from egov.sources.onestop.records import dedup_key, parse_portal_time
 
@@ -94,7 +95,7 @@ _TS_FMT = "%Y%m%d%H%M%S"
 _CHUNK = 1 << 16  # bytes per network read of a body
 
 
-class PortalError(Exception):
+class PortalError(SafeMessageError):
     """A portal call failed (after retries where retrying makes sense)."""
 
     def __init__(self, message: str, *, portal_code: str, endpoint: str | None = None,

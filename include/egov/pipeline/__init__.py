@@ -419,7 +419,7 @@ def compute(*, as_of: str, run_id: str) -> dict:
 
 def finish(*, requested: list[str], as_of: str, run_id: str) -> str:
     """Print the target report; fail the run, naming them, if some portals were not loaded."""
-    from egov.serve.reports.console import target_report
+    from egov.serve.reports.target_report import target_report
 
     engine = _engine()
     with engine.connect() as conn:

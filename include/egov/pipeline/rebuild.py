@@ -1,6 +1,6 @@
 """Rebuild the warehouse from the raw zone alone, without calling any portal.
 
-    python -m egov.warehouse.rebuild [--url SQLALCHEMY_URL] [--raw-dir DIR] [--skip-unreadable]
+    python -m egov.pipeline.rebuild [--url SQLALCHEMY_URL] [--raw-dir DIR] [--skip-unreadable]
 
 Every kept run is replayed in the order it was extracted: each window's pages go through the
 same validation and load as the nightly job, then the run's snapshots and targets are
