@@ -41,7 +41,7 @@ def normalize_url(url: str) -> str:
     return f"{scheme}://{rest}"
 
 
-def _url_from_fields(conn_type: str, host, login, password, port, schema, extra) -> str:
+def _url_from_fields(conn_type: str | None, host, login, password, port, schema, extra) -> str:
     extra = extra or {}
     if isinstance(extra, str):
         extra = json.loads(extra) if extra.strip() else {}
