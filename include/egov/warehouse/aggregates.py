@@ -28,9 +28,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import (
     ColumnClause,
+    ColumnElement,
     Connection,
     Date,
     DateTime,
@@ -347,7 +349,8 @@ def period_params(periods, as_of: date, prefix: str) -> list[tuple]:
     return out
 
 
-def in_range(a, s, e, m):
+def in_range(a: Any, s: ColumnElement[date], e: ColumnElement[date], m: ColumnElement[date]
+             ) -> ColumnElement[bool]:
     """Rows that sum to [s, e] exactly: whole months before m, then the days from m to e."""
     return or_(and_(a.grain == "m", a.day >= s, a.day < m),
                and_(a.grain == "d", a.day >= m, a.day <= e))
