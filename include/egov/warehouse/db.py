@@ -11,7 +11,11 @@ import json
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +98,7 @@ def warehouse_url() -> str:
     return default_url()
 
 
-def make_engine(url: str | None = None):
+def make_engine(url: str | None = None) -> Engine:
     """An engine on the warehouse. `hide_parameters`: an error never shows the statement's
     parameters (they hold record values: egov.safe_errors)."""
     from sqlalchemy import create_engine, event
