@@ -14,8 +14,9 @@ demo: venv  ## run egov_nightly for real (simulator + SQLite) and print the targ
 test: venv  ## lint, then the whole test suite (needs PostgreSQL on 127.0.0.1:5432)
 	@scripts/test.sh
 
-lint: venv  ## ruff (incl. Airflow 3 AIR3 rules)
+lint: venv  ## ruff (incl. Airflow 3 AIR3 rules), then mypy ([tool.mypy] in pyproject.toml)
 	@.venv/bin/ruff check dags include plugins tests benchmarks
+	@.venv/bin/mypy
 
 ui: venv  ## after `make demo`: the Airflow UI (Targets page, Data Docs, the demo's run) on 127.0.0.1
 	@scripts/ui.sh

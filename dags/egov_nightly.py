@@ -36,7 +36,7 @@ import os
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import (
+from airflow.sdk import (  # type: ignore[attr-defined]  # lazy exports its __init__.pyi lacks
     AsyncCallback,
     DeadlineAlert,
     DeadlineReference,
@@ -89,7 +89,7 @@ def _portal_step(step: str, job: dict) -> dict:
     from egov.pipeline import NotRetryable, job_label, run_portal_step
 
     ctx = get_current_context()
-    ctx["job_label"] = job_label(job)
+    ctx["job_label"] = job_label(job)  # type: ignore[typeddict-unknown-key]  # for map_index_template
     try:
         return run_portal_step(step, job, run_id=ctx["run_id"])
     except NotRetryable as exc:

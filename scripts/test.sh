@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The README's test command: lint, then pytest (PostgreSQL tests use EGOV_TEST_PG_URL).
+# The README's test command: lint (ruff, then mypy: [tool.mypy] in pyproject.toml, its cache in
+# .mypy_cache/), then pytest (PostgreSQL tests use EGOV_TEST_PG_URL).
 # Two pytest workers by default (EGOV_TEST_WORKERS; 0 runs in one process): most of the
 # suite's time is Airflow subprocesses that keep one core busy each.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$REPO_ROOT"
 ruff check dags include plugins tests benchmarks
+mypy
 python -m pytest -n "${EGOV_TEST_WORKERS:-2}" --dist loadfile --durations=15 "$@"

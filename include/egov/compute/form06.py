@@ -20,12 +20,17 @@ full path.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
+    ColumnClause,
+    ColumnElement,
     Connection,
     Date,
+    Label,
+    Select,
     and_,
     bindparam,
     case,
@@ -51,6 +56,8 @@ log = logging.getLogger(__name__)
 
 NOT_RECEIVED, RESOLVED, WITHDRAWN = (1, 3), (9, 10), (7, 8)
 FORM06_PERIOD_TYPES = ("quarter", "year")
+_ONE: ColumnClause[int]
+_ZERO: ColumnClause[int]
 _ONE, _ZERO = literal_column("1"), literal_column("0")
 
 
@@ -59,7 +66,8 @@ def form06_periods(as_of: date) -> list[Period]:
     return [period_containing(kind, as_of) for kind in FORM06_PERIOD_TYPES]
 
 
-def form06_conditions(start, end) -> dict[str, object]:
+def form06_conditions(start: ColumnElement[date], end: ColumnElement[date]
+                      ) -> dict[str, ColumnElement[bool]]:
     """The nine counts of one period `[start, end]` (end already cut at as-of)."""
     f = fct_dossier.c
     taken = f.status.not_in(NOT_RECEIVED)
@@ -84,12 +92,12 @@ def form06_conditions(start, end) -> dict[str, object]:
     }
 
 
-def _count(condition):
+def _count(condition: ColumnElement[bool]) -> ColumnElement[Any]:
     return func.sum(case((condition, _ONE), else_=_ZERO))
 
 
 def form06_counts_query(portal_codes: Sequence[str], periods: Sequence[Period], as_of: date,
-                        *, dialect: str = "sqlite"):
+                        *, dialect: str = "sqlite") -> Select[Any]:
     """Per (ancestor unit, field code): one column `<count>_<period index>` per count, and
     `field_name_<period index>`. Names are compared by code point on every database."""
     f = fct_dossier.c
@@ -99,7 +107,7 @@ def form06_counts_query(portal_codes: Sequence[str], periods: Sequence[Period], 
               for i, p in enumerate(periods)]
     first = bindparam("f_first", min(p.start for p in periods), type_=Date)
     last = bindparam("f_last", max(p.cut_end(as_of) for p in periods), type_=Date)
-    columns = []
+    columns: list[Label[Any]] = []
     for i, (start, end) in enumerate(bounds):
         conditions = form06_conditions(start, end)
         columns += [_count(conditions[name]).label(f"{name}_{i}") for name in FORM06_COUNTS]
@@ -122,7 +130,7 @@ def form06_counts_query(portal_codes: Sequence[str], periods: Sequence[Period], 
     )
     c = unit_closure.c
 
-    def outer(col):
+    def outer(col: Label[Any]) -> Label[Any]:
         if not col.name.startswith("field_name_"):
             return func.sum(per_unit.c[col.name]).label(col.name)
         inner = per_unit.c[col.name]
@@ -138,7 +146,7 @@ def form06_counts_query(portal_codes: Sequence[str], periods: Sequence[Period], 
 
 
 def aggregate_form06_counts(conn: Connection, portal_codes: Sequence[str],
-                            periods: Sequence[Period], as_of: date) -> list[dict]:
+                            periods: Sequence[Period], as_of: date) -> list[dict[str, Any]]:
     """The rows of `form06_counts_query`, summed from agg_dossier_day (egov.warehouse.aggregates) per
     (ancestor, field, name), then per (ancestor, field) here: the field name is the smallest
     name (by code point) with a count that is not zero in the period."""
@@ -146,7 +154,7 @@ def aggregate_form06_counts(conn: Connection, portal_codes: Sequence[str],
 
     segments = agg.Segments(periods, as_of)
     sums = agg.segment_sums(conn, portal_codes, segments, keys=("field_code", "name_key"))
-    merged: dict[tuple[str, str], dict] = {}
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
     for (unit, field, name_key), cells in sums.items():
         out = merged.setdefault((unit, field), {"ancestor_code": unit, "field_code": field})
         name = name_key[1:] if name_key else None
@@ -175,11 +183,12 @@ def aggregate_form06_counts(conn: Connection, portal_codes: Sequence[str],
     return list(merged.values())
 
 
-def form06_rows(units, counts, *, as_of: date, periods: Sequence[Period], run_id,
-                computed_at) -> list[dict]:
+def form06_rows(units: Sequence[Any], counts: Sequence[Mapping[Any, Any]], *, as_of: date,
+                periods: Sequence[Period], run_id: str | None,
+                computed_at: datetime | None) -> list[dict[str, Any]]:
     """Rows of mart_form06 from the aggregated counts: per unit and period, the total row
     (always) and one row per field with a count that is not zero."""
-    by_unit: dict[str, list] = {}
+    by_unit: dict[str, list[Any]] = {}
     for row in counts:
         by_unit.setdefault(row["ancestor_code"], []).append(row)
     out = []
@@ -229,7 +238,7 @@ def compute_form06(conn: Connection, *, portal_codes: Sequence[str], as_of: date
     if not units:
         return 0
     if incremental:
-        counts = aggregate_form06_counts(conn, portal_codes, periods, as_of)
+        counts: Sequence[Mapping[Any, Any]] = aggregate_form06_counts(conn, portal_codes, periods, as_of)
     else:
         query = form06_counts_query(portal_codes, periods, as_of, dialect=conn.dialect.name)
         counts = conn.execute(query).mappings().all()

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 import yaml
 
@@ -128,7 +129,7 @@ def load_plan_file(path: str | os.PathLike[str]) -> Plan:
     )
 
 
-def _target(raw: Any, where: str, plan_unit: str, fail) -> Target:
+def _target(raw: Any, where: str, plan_unit: str, fail: Fail) -> Target:
     if not isinstance(raw, dict):
         raise fail(where, f"must be a mapping, got {_kind(raw)}")
     code = _text(raw, "code", f"{where}.code", fail)
@@ -152,7 +153,7 @@ def _target(raw: Any, where: str, plan_unit: str, fail) -> Target:
     )
 
 
-def _thresholds(raw: Any, where: str, fail) -> dict[int, Decimal]:
+def _thresholds(raw: Any, where: str, fail: Fail) -> dict[int, Decimal]:
     if not isinstance(raw, dict) or not raw:
         raise fail(where, f"must be a non-empty mapping of year to percent, got {_kind(raw)}")
     result: dict[int, Decimal] = {}
@@ -170,7 +171,15 @@ def _thresholds(raw: Any, where: str, fail) -> dict[int, Decimal]:
     return dict(sorted(result.items()))
 
 
-def _text(data: dict, key: str, field: str, fail, required: bool = True) -> str | None:
+Fail = Callable[[str, str], PlanError]  # (field, message) -> the error to raise
+
+
+@overload
+def _text(data: dict[str, Any], key: str, field: str, fail: Fail,
+          required: Literal[True] = True) -> str: ...
+@overload
+def _text(data: dict[str, Any], key: str, field: str, fail: Fail, required: bool) -> str | None: ...
+def _text(data: dict[str, Any], key: str, field: str, fail: Fail, required: bool = True) -> str | None:
     """A string field; optional ones may be absent or null, but never blank."""
     value = data.get(key)
     if value is None and not required:

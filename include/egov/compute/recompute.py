@@ -18,6 +18,12 @@ import logging
 import os
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
+
+    from egov.compute.plans import Plan
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +34,7 @@ def days_between(start: date, end: date) -> list[date]:
     return [start + timedelta(days=n) for n in range((end - start).days + 1)]
 
 
-def warehouse_portals(conn) -> list[str]:
+def warehouse_portals(conn: Connection) -> list[str]:
     """Portals whose units the warehouse holds (loaded at least once)."""
     from sqlalchemy import select
 
@@ -37,8 +43,8 @@ def warehouse_portals(conn) -> list[str]:
     return sorted(conn.execute(select(dim_unit.c.portal_code).distinct()).scalars())
 
 
-def recompute_day(conn, day: date, *, portals: Sequence[str], plans: Sequence, run_id: str,
-                  computed_at: datetime) -> dict:
+def recompute_day(conn: Connection, day: date, *, portals: Sequence[str], plans: Sequence[Plan], run_id: str,
+                  computed_at: datetime) -> dict[str, Any]:
     """Snapshots, targets and Biểu 06 of `portals` as of `day`, in the caller's transaction."""
     from egov.compute.form06 import compute_form06
     from egov.compute.indicators.snapshots import compute_snapshots
@@ -57,8 +63,8 @@ def recompute_day(conn, day: date, *, portals: Sequence[str], plans: Sequence, r
             "evaluations": len(evaluations), "form06_rows": form06}
 
 
-def recompute(days: Iterable[date], *, portals: Sequence[str] | None = None, engine=None,
-              run_id: str | None = None) -> list[dict]:
+def recompute(days: Iterable[date], *, portals: Sequence[str] | None = None, engine: Engine | None = None,
+              run_id: str | None = None) -> list[dict[str, Any]]:
     """Recompute every day of `days` (one transaction each); return one summary per day.
 
     `portals`: default every portal the warehouse holds units of; a portal it does not hold
@@ -97,7 +103,7 @@ def recompute(days: Iterable[date], *, portals: Sequence[str] | None = None, eng
     return results
 
 
-def recompute_for_run(*, params: dict, logical_date, run_id: str) -> dict:
+def recompute_for_run(*, params: dict[str, Any], logical_date: datetime | None, run_id: str) -> dict[str, Any]:
     """The `compute` step of a nightly run with `recompute_only`: the run's as-of day, for
     the portals of `params.portals` (default: every portal the warehouse holds)."""
     from egov.periods import as_of_for_logical_date
@@ -105,12 +111,12 @@ def recompute_for_run(*, params: dict, logical_date, run_id: str) -> dict:
     if params.get("as_of"):
         day = date.fromisoformat(str(params["as_of"]))
     else:
-        day = as_of_for_logical_date(logical_date)
+        day = as_of_for_logical_date(cast(datetime, logical_date))  # a scheduled run has one
     (result,) = recompute([day], portals=params.get("portals") or None, run_id=run_id)
     return result
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--from", dest="start", required=True, type=date.fromisoformat,
                         help="first as-of day (YYYY-MM-DD)")

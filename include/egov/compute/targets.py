@@ -14,13 +14,16 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Connection, Date, delete, insert, literal, select
 
 from egov.compute.indicators.codes import CATALOG_INDICATORS
 from egov.compute.indicators.snapshots import value_pct
 from egov.warehouse.schema import mart_indicator_snapshot, mart_target_evaluation
+
+if TYPE_CHECKING:
+    from egov.compute.plans import Plan, Target
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +101,7 @@ def outlook(
     year: int,
     as_of: date,
     indicator: str | None,
-) -> dict:
+) -> dict[str, Any]:
     """What it takes to meet the target of a running year (indicators.md, "What it takes").
 
     With `d` the days of `year` up to `as_of` and `r` those after it: the projected year
@@ -119,7 +122,7 @@ def outlook(
     rest = _ceil_div(denominator * r, d)
     projected = denominator + rest
     needed = needed_numerator(projected, comparator, threshold)
-    share = value_pct(needed - num, rest)
+    share = cast(Decimal, value_pct(needed - num, rest))  # rest > 0: never None
     if share < 0:
         share = Decimal("0.00")
     return {
@@ -141,7 +144,7 @@ def target_years(plans: Iterable[Any]) -> set[int]:
     }
 
 
-def _year_snapshots(conn: Connection, as_of: date, units: set[str]) -> dict[tuple, tuple]:
+def _year_snapshots(conn: Connection, as_of: date, units: set[str]) -> dict[tuple[Any, ...], tuple[Any, ...]]:
     """(unit, indicator, year start) -> (numerator, denominator) of the year snapshots."""
     if not units:
         return {}
@@ -163,7 +166,7 @@ def _as_date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
-def _evaluation(plan, target, year: int, snapshot, *, as_of: date) -> dict:
+def _evaluation(plan: Plan, target: Target, year: int, snapshot: tuple[Any, ...] | None, *, as_of: date) -> dict[str, Any]:
     """One evaluation row (without run fields) of `target` for `year`."""
     numerator = denominator = None
     if target.indicator is not None and snapshot is not None:
@@ -182,7 +185,7 @@ def _evaluation(plan, target, year: int, snapshot, *, as_of: date) -> dict:
         "year": year,
         "comparator": target.comparator,
         "threshold_pct": Decimal(str(threshold)),
-        "value_pct": value_pct(numerator, denominator) if denominator else None,
+        "value_pct": value_pct(cast(int, numerator), denominator) if denominator else None,
         "numerator": numerator,
         "denominator": denominator,
         "status": status,
@@ -194,7 +197,7 @@ def _evaluation(plan, target, year: int, snapshot, *, as_of: date) -> dict:
     }
 
 
-def evaluate_plan(conn: Connection, plan, *, as_of: date) -> list[dict]:
+def evaluate_plan(conn: Connection, plan: Plan, *, as_of: date) -> list[dict[str, Any]]:
     """The evaluation rows of one plan (not written)."""
     measured_units = {t.unit or plan.unit for t in plan.targets if t.indicator}
     snapshots = _year_snapshots(conn, as_of, measured_units)
@@ -225,7 +228,7 @@ def evaluate_targets(
     portal_codes: Iterable[str],
     run_id: str | None,
     computed_at: datetime | None,
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """Evaluate every target of every plan of the configured portals as of `as_of`.
 
     Plans (`egov.compute.plans.Plan`) of a portal not in `portal_codes` are skipped with a warning.

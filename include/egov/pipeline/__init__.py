@@ -67,7 +67,7 @@ def prepare(*, params: dict, logical_date: datetime | None) -> list[dict]:
     log.info("warehouse %s: migrating", safe_url(warehouse_url()))
     engine = _engine()
     upgrade(engine)
-    jobs = []
+    jobs: list[dict] = []
     if params.get("recompute_only"):  # compute recomputes from the warehouse; no extraction
         engine.dispose()
         log.info("as of %s; %d plans; recompute_only: no portal is called", as_of, len(plans))

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from egov.quality.suites import SuiteOutcome
+
+if TYPE_CHECKING:
+    from egov.quality.records import Outcome
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class PortalQuality:
-    records: object  # egov.quality.records.Outcome: .accepted / .rejected / .warnings
+    records: Outcome  # .accepted / .rejected / .warnings
     units: SuiteOutcome
     catalogue: SuiteOutcome
     # [(suite, rules, frame, GX validation result)]: what the Data Docs are rendered from

@@ -32,7 +32,7 @@ class Rule:
     field: str
     message: str
     expectation: str
-    kwargs: dict = field(default_factory=dict)
+    kwargs: dict = field(default_factory=dict)  # type: ignore[operator]  # dataclasses.field: the `field: str` above binds no name
     severity: str = ERROR
     row_level: bool = True
 

@@ -12,18 +12,19 @@ import os
 import socket
 import sys
 from pathlib import Path
+from typing import Any
 
 from egov.settings import INCLUDE_DIR, ConfigError, env_number, load_portals
 
 SETTINGS_FILE = INCLUDE_DIR / "config" / "deployment.yaml"
 
 
-def load_settings(path: Path | None = None) -> dict:
+def load_settings(path: Path | None = None) -> dict[str, Any]:
     """deployment.yaml, checked for the sections every reader relies on."""
     import yaml
 
     path = Path(path or SETTINGS_FILE)
-    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
     for key, kind in (("components", list), ("airflow", dict), ("shared", list), ("pipeline", dict),
                       ("extract_pool", dict), ("connections", list), ("workers", dict)):
         if not isinstance(doc.get(key), kind):
@@ -39,11 +40,11 @@ def worker_hostname() -> str:
     return os.environ.get("EGOV_WORKER_HOSTNAME") or socket.getfqdn()
 
 
-def extract_pool_name(settings: dict) -> str:
+def extract_pool_name(settings: dict[str, Any]) -> str:
     return os.environ.get("EGOV_EXTRACT_POOL") or settings["pipeline"]["EGOV_EXTRACT_POOL"]
 
 
-def ensure_extract_pool(settings: dict) -> str:
+def ensure_extract_pool(settings: dict[str, Any]) -> str:
     """Create the extraction pool when it does not exist; an existing one is left alone.
     Needs the metadata database (run it where `airflow db migrate` runs)."""
     from airflow.models.pool import Pool
@@ -56,7 +57,7 @@ def ensure_extract_pool(settings: dict) -> str:
     return f"pool {name} created with {slots} slots"
 
 
-def missing_connections(settings: dict) -> list[str]:
+def missing_connections(settings: dict[str, Any]) -> list[str]:
     """Connections the tasks need that neither the environment nor the metadata DB has."""
     from airflow.exceptions import AirflowNotFoundException
     from airflow.models.connection import Connection
@@ -71,7 +72,7 @@ def missing_connections(settings: dict) -> list[str]:
     return missing
 
 
-def init(settings: dict) -> int:
+def init(settings: dict[str, Any]) -> int:
     print(ensure_extract_pool(settings))
     missing = missing_connections(settings)
     if missing:  # a warning: portals may be configured after the first start
@@ -82,7 +83,7 @@ def init(settings: dict) -> int:
     return 0
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["init"])
     parser.add_argument("--settings", type=Path, help="default: include/config/deployment.yaml")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -31,7 +31,7 @@ def collector_paused() -> Iterator[None]:
             gc.collect(0)  # what the window made is all still young
 
 
-def on_own_stack(fn: Callable[..., T], /, *args, **kwargs) -> T:
+def on_own_stack(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     """`fn(*args, **kwargs)` on a short-lived thread of its own; its result, or its error.
 
     A library that keeps an exception it caught in a reference cycle (GX's pydantic models

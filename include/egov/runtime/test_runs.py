@@ -47,7 +47,7 @@ def fix_test_run_dates(dag_id: str, run_id: str | None = None) -> list[tuple[str
     return fixed
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("dag_id")
     parser.add_argument("--run-id")

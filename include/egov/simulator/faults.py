@@ -76,7 +76,7 @@ FAULT_KINDS = ("429", "5xx", "token_429", "token_5xx", "hang", "reset", "cut", "
                "error_code", "session", "dup", "churn", "tongso", "down")
 
 # kinds drawn per request, in this order, from one uniform number (their rates add up)
-_RATE_KINDS = (("429", "rate_429"), ("5xx", "rate_5xx"), ("hang", "rate_hang"),
+_RATE_KINDS: tuple[tuple[str, str], ...] = (("429", "rate_429"), ("5xx", "rate_5xx"), ("hang", "rate_hang"),
                ("reset", "rate_reset"), ("cut", "rate_cut"), ("not_json", "rate_not_json"),
                ("error_code", "rate_error_code"))
 

@@ -20,6 +20,7 @@ from bisect import bisect_right
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from itertools import accumulate
+from typing import cast
 
 from egov.simulator.catalogue import Procedure, build_catalogue
 from egov.simulator.units import HUYEN, PORTALS, SO, XA
@@ -75,7 +76,7 @@ def _trend(day_no: int, lo_hi: tuple[float, float], cap: float = 0.95) -> float:
 def to_local_seconds(dt: datetime) -> int:
     """Local seconds of a naive local datetime (or an aware one, converted to UTC+7)."""
     if dt.tzinfo is not None:
-        dt = (dt - dt.utcoffset() + timedelta(hours=7)).replace(tzinfo=None)
+        dt = (dt - cast(timedelta, dt.utcoffset()) + timedelta(hours=7)).replace(tzinfo=None)
     return int((dt - EPOCH).total_seconds())
 
 
@@ -238,7 +239,7 @@ class ProvinceModel:
         p_eresult = _trend(day_no, _E_RESULT)
         p_paid = _trend(day_no, _PAID_ONLINE)
         day0 = day_no * DAY
-        yymmdd = format_ts(day0)[2:8]
+        yymmdd = cast(str, format_ts(day0))[2:8]
         counters: dict[str, int] = {}
         pairs, cum, tot = self._pairs, self._cum, self._cum[-1]
         pairs_on, cum_on = self._pairs_online, self._cum_online

@@ -16,8 +16,10 @@ import gzip
 import json
 import os
 import re
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, cast
 
 from egov.safe_errors import SafeMessageError
 from egov.settings import check_portal_code, raw_zone_root
@@ -31,11 +33,11 @@ class RawZoneError(SafeMessageError, RuntimeError):
     """A raw-zone file is missing, unreadable or not what it should be; the message names it."""
 
 
-def _path(location: str):
+def _path(location: str) -> Path:
     if "://" in location:
         from airflow.sdk import ObjectStoragePath
 
-        return ObjectStoragePath(location)
+        return ObjectStoragePath(location)  # type: ignore[return-value]  # typed as the Path API it offers
     return Path(location)
 
 
@@ -44,7 +46,7 @@ def run_key(run_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", run_id).strip("_") or "run"
 
 
-def run_folder(portal_code: str, run_id: str, root: str | None = None, window: int = 0):
+def run_folder(portal_code: str, run_id: str, root: str | None = None, window: int = 0) -> Path:
     check_portal_code(portal_code)  # it names a folder: never '..' or a path
     return _path(root or raw_zone_root()) / portal_code / f"{run_key(run_id)}.w{window:03d}"
 
@@ -54,7 +56,7 @@ def is_run_folder_of(name: str, run_id: str) -> bool:
     return re.fullmatch(re.escape(run_key(run_id)) + r"\.w\d{3,}", name) is not None
 
 
-def _private_dir(folder) -> None:
+def _private_dir(folder: Path) -> None:
     """Create `folder` (and missing parents) readable by its owner only (local paths)."""
     if not isinstance(folder, Path):
         folder.mkdir(parents=True, exist_ok=True)
@@ -69,7 +71,7 @@ def _private_dir(folder) -> None:
         os.chmod(created, 0o700)  # mkdir(mode=...) is masked by the umask, parents ignore it
 
 
-def _write_private(target, data: bytes, *, atomic: bool = False) -> None:
+def _write_private(target: Path, data: bytes, *, atomic: bool = False) -> None:
     """Write a file readable by its owner only; `atomic`: via a temporary file renamed over
     it. Object stores write whole objects: a plain write is atomic there."""
     if not isinstance(target, Path):
@@ -97,7 +99,7 @@ class PageWriter:
         self.portal_code = portal_code
         self.run_id = run_id
         self.folder = run_folder(portal_code, run_id, root, window)
-        self.pages: list[dict] = []
+        self.pages: list[dict[str, Any]] = []
         self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
         self._clear()
 
@@ -112,7 +114,7 @@ class PageWriter:
                 os.chmod(owned, 0o700)  # folders of earlier versions were 0755
         self._write_manifest({"state": EXTRACTING})
 
-    def _write_manifest(self, extra: dict) -> str:
+    def _write_manifest(self, extra: dict[str, Any]) -> str:
         manifest = {"portal_code": self.portal_code, "run_id": self.run_id,
                     "started_at": self.started_at, "pages": self.pages, **extra}
         target = self.folder / MANIFEST
@@ -120,7 +122,8 @@ class PageWriter:
                                           default=str).encode(), atomic=True)
         return str(target)
 
-    def on_page(self, endpoint, params, page_no, status, body: bytes) -> None:
+    def on_page(self, endpoint: str, params: dict[str, Any], page_no: int, status: int,
+                body: bytes) -> None:
         name = endpoint.strip("/").replace("/", "_").removeprefix("api_")
         file_name = f"{name}-{len(self.pages) + 1:05d}.json.gz"
         _write_private(self.folder / file_name, gzip.compress(body, compresslevel=5))
@@ -130,11 +133,11 @@ class PageWriter:
             "received_at": datetime.now(UTC).isoformat(timespec="seconds"),
         })
 
-    def finish(self, **extra) -> str:
+    def finish(self, **extra: Any) -> str:
         return self._write_manifest({**extra, "state": COMPLETE})
 
 
-def read_manifest(location: str) -> dict:
+def read_manifest(location: str) -> dict[str, Any]:
     """A manifest; RawZoneError naming the file when it is missing, cut short or not one."""
     try:
         manifest = json.loads(_path(location).read_text(encoding="utf-8"))
@@ -148,23 +151,23 @@ def read_manifest(location: str) -> dict:
     return manifest
 
 
-def is_complete(manifest: dict) -> bool:
+def is_complete(manifest: Mapping[str, object]) -> bool:
     """Whether its extraction ended (manifests written before `state` existed did)."""
     return manifest.get("state", COMPLETE) == COMPLETE
 
 
-def read_page(manifest_location: str, entry: dict) -> dict:
+def read_page(manifest_location: str, entry: dict[str, Any]) -> dict[str, Any]:
     page = _path(manifest_location).parent / entry["file"]
     try:
-        return json_body.loads(gzip.decompress(page.read_bytes()))
+        return cast(dict[str, Any], json_body.loads(gzip.decompress(page.read_bytes())))
     except (OSError, EOFError, ValueError) as exc:
         raise RawZoneError(f"{page}: unreadable raw-zone page ({exc})") from exc
 
 
-def page_items(manifest_location: str, endpoint: str) -> list[dict]:
+def page_items(manifest_location: str, endpoint: str) -> list[dict[str, Any]]:
     """The `data` items of every page kept for `endpoint`, in arrival order."""
     manifest = read_manifest(manifest_location)
-    items: list[dict] = []
+    items: list[dict[str, Any]] = []
     for entry in manifest["pages"]:
         if entry["endpoint"].rstrip("/").endswith(endpoint):
             items.extend(read_page(manifest_location, entry).get("data") or [])
@@ -172,12 +175,12 @@ def page_items(manifest_location: str, endpoint: str) -> list[dict]:
 
 
 def manifests(portal_code: str | None = None, root: str | None = None, *,
-              on_unreadable=None) -> list[str]:
+              on_unreadable: Callable[[RawZoneError], object] | None = None) -> list[str]:
     """Every complete manifest in the raw zone, oldest run first (by extraction time).
     An unreadable one raises RawZoneError naming it, unless `on_unreadable(error)` is given
     (then it is left out); extractions that never ended are left out."""
     base = _path(root or raw_zone_root())
-    found = []
+    found: list[Any] = []  # (extracted_at, seq, location)
     if not base.exists():
         return found
     for portal_dir in sorted(base.iterdir()):

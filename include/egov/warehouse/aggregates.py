@@ -28,8 +28,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import (
+    ColumnClause,
+    ColumnElement,
     Connection,
     Date,
     DateTime,
@@ -70,6 +73,8 @@ SOURCE_TABLES = ("fct_dossier", "agg_dossier_log", "agg_dossier_day", "agg_proce
                  "dim_unit", "unit_closure", "dim_procedure", "procedure_unit")
 # PostgreSQL work_mem of the transaction that folds or rebuilds: hash aggregates in memory.
 WORK_MEM = "256MB"
+_ONE: ColumnClause[int]
+_ZERO: ColumnClause[int]
 _ONE, _ZERO = literal_column("1"), literal_column("0")
 
 
@@ -198,7 +203,7 @@ def _insert(conn: Connection):
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
-        from sqlalchemy.dialects.sqlite import insert
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]  # either dialect's insert
     return insert
 
 
@@ -291,7 +296,7 @@ def refresh(conn: Connection, portal_codes: Sequence[str], *, as_of: date) -> di
     need = month_start(as_of)
     state = dict(conn.execute(select(agg_state.c.portal_code, agg_state.c.daily_from).where(
         agg_state.c.portal_code.in_(portal_codes))).all())
-    pending = dict(conn.execute(
+    pending: dict[str, int] = dict(conn.execute(
         select(agg_dossier_log.c.portal_code, func.count())
         .where(agg_dossier_log.c.portal_code.in_(portal_codes))
         .group_by(agg_dossier_log.c.portal_code)).all())
@@ -344,7 +349,8 @@ def period_params(periods, as_of: date, prefix: str) -> list[tuple]:
     return out
 
 
-def in_range(a, s, e, m):
+def in_range(a: Any, s: ColumnElement[date], e: ColumnElement[date], m: ColumnElement[date]
+             ) -> ColumnElement[bool]:
     """Rows that sum to [s, e] exactly: whole months before m, then the days from m to e."""
     return or_(and_(a.grain == "m", a.day >= s, a.day < m),
                and_(a.grain == "d", a.day >= m, a.day <= e))

@@ -11,9 +11,13 @@ import json
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from egov.settings import airflow_home
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +43,7 @@ def normalize_url(url: str) -> str:
     return f"{scheme}://{rest}"
 
 
-def _url_from_fields(conn_type: str, host, login, password, port, schema, extra) -> str:
+def _url_from_fields(conn_type: str | None, host, login, password, port, schema, extra) -> str:
     extra = extra or {}
     if isinstance(extra, str):
         extra = json.loads(extra) if extra.strip() else {}
@@ -92,7 +96,7 @@ def warehouse_url() -> str:
     return default_url()
 
 
-def make_engine(url: str | None = None):
+def make_engine(url: str | None = None) -> Engine:
     """An engine on the warehouse. `hide_parameters`: an error never shows the statement's
     parameters (they hold record values: egov.safe_errors)."""
     from sqlalchemy import create_engine, event

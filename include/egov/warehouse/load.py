@@ -144,7 +144,7 @@ def upsert_dossiers(conn, portal_code: str, accepted: list[RecordVersion], *, pi
     newest = newest_versions(_versions(accepted))
     keys = ["portal_code", "dossier_code"]
     if conn.dialect.name != "postgresql":
-        rows = [{"portal_code": portal_code, **v.row,
+        rows: list = [{"portal_code": portal_code, **v.row,  # type: ignore[dict-item]  # accepted: a row
                  "applicant_id_hash": applicant_hash(v.value("SoGiayToChuHoSo"), pii_key),
                  "run_id": run_id, "loaded_at": now}
                 for v in newest]
@@ -152,9 +152,9 @@ def upsert_dossiers(conn, portal_code: str, accepted: list[RecordVersion], *, pi
                keep_when_null=("applicant_id_hash",))
         return len(rows)
     if newest:  # rows as tuples: no dict built per row
-        fields = list(newest[0].row)
+        fields = list(newest[0].row)  # type: ignore[arg-type]  # accepted versions have a row
         values = itemgetter(*fields)
-        rows = [(portal_code, *values(v.row),
+        rows = [(portal_code, *values(v.row),  # type: ignore[arg-type]  # as above
                  applicant_hash(v.value("SoGiayToChuHoSo"), pii_key), run_id, now)
                 for v in newest]
         copy_upsert(conn, fct_dossier, rows, keys, newer_than="updated_at",

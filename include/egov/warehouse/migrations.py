@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 SCRIPT_LOCATION = Path(__file__).with_name("migrations")
 
@@ -37,4 +38,5 @@ def current_revision(engine) -> str | None:
 def head_revision() -> str:
     from alembic.script import ScriptDirectory
 
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    return cast(str, head)  # one linear history: there is always a head

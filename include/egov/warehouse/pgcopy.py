@@ -15,6 +15,7 @@ import re
 from collections.abc import Sequence
 from datetime import date, datetime, time
 from operator import itemgetter
+from typing import cast
 
 from egov.safe_errors import WarehouseWriteError, db_error_summary
 
@@ -79,7 +80,7 @@ def _column_text(values: Sequence) -> Sequence[str]:
         return ["\\N" if v is None else str(v) for v in values] if nulls \
             else list(map(str, values))
     return ["\\N" if v is None else v.isoformat() for v in values] if nulls \
-        else list(map(kind.isoformat, values))
+        else list(map(cast("type[date]", kind).isoformat, values))
 
 
 def copy_buffer(rows: Sequence, columns: Sequence[str], *, tuples: bool = False) -> io.StringIO:
@@ -135,7 +136,7 @@ def copy_upsert(conn, table, rows: Sequence, keys: Sequence[str], *,
         return
     quote = conn.dialect.identifier_preparer.quote
     tuples = columns is not None
-    columns = list(columns) if tuples else list(rows[0])
+    columns = list(cast(Sequence[str], columns)) if tuples else list(rows[0])
     stage = quote(f"egov_stage_{table.name}")
     target = quote(table.name)
     cols = ", ".join(quote(c) for c in columns)

@@ -13,6 +13,7 @@ def closure_rows(portal_code: str, parents: Mapping[str, str | None]) -> list[di
     rows = []
     for unit in parents:
         seen = {unit}
+        node: str | None
         node, depth = unit, 0
         while node is not None:
             rows.append(

@@ -8,6 +8,7 @@ re-seeds it. Reports and pages take the names from here too.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from egov.compute.indicators.codes import ALL_INDICATORS, CATALOG_INDICATORS
 
@@ -114,7 +115,7 @@ BY_CODE: dict[str, Indicator] = {i.code: i for i in ENTRIES}
 assert tuple(BY_CODE) == ALL_INDICATORS
 
 
-def rows() -> list[dict]:
+def rows() -> list[dict[str, Any]]:
     """The rows of `dim_indicator`."""
     return [
         {"indicator_code": i.code, "kind": i.kind, "name_vi": i.name_vi, "name_en": i.name_en,

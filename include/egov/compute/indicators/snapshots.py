@@ -32,11 +32,17 @@ import logging
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any, cast
 
 from sqlalchemy import (
+    BindParameter,
+    ColumnClause,
     ColumnElement,
     Connection,
     Date,
+    Label,
+    Select,
+    Subquery,
     and_,
     bindparam,
     case,
@@ -118,11 +124,11 @@ def value_pct(numerator: int, denominator: int) -> Decimal | None:
 # ---------------------------------------------------------------------------------- records
 
 
-def _date_param(name: str, value: date):
+def _date_param(name: str, value: date) -> BindParameter[date]:
     return bindparam(name, value, type_=Date)
 
 
-def record_conditions(start, end) -> dict[str, ColumnElement[bool]]:
+def record_conditions(start: ColumnElement[date], end: ColumnElement[date]) -> dict[str, ColumnElement[bool]]:
     """The record measures of one period `P' = [start, end]` (end already cut at as-of)."""
     f = fct_dossier.c
     received = and_(
@@ -159,7 +165,7 @@ def record_conditions(start, end) -> dict[str, ColumnElement[bool]]:
     }
 
 
-def _period_bounds(periods: Sequence[Period], as_of: date) -> list[tuple]:
+def _period_bounds(periods: Sequence[Period], as_of: date) -> list[tuple[Any, ...]]:
     """Bound parameters (start, cut end) of each period, named by its position."""
     return [
         (_date_param(f"p{i}_start", p.start), _date_param(f"p{i}_end", p.cut_end(as_of)))
@@ -167,19 +173,21 @@ def _period_bounds(periods: Sequence[Period], as_of: date) -> list[tuple]:
     ]
 
 
+_ONE: ColumnClause[int]
+_ZERO: ColumnClause[int]
 _ONE, _ZERO = literal_column("1"), literal_column("0")
 
 
-def _flag(condition) -> ColumnElement[int]:
+def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
     """1 when `condition` holds, else 0 (NULL included), as an inline SQL literal."""
     return case((condition, _ONE), else_=_ZERO)
 
 
-def _count(condition) -> ColumnElement[int]:
+def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.sum(_flag(condition))
 
 
-def _may_count(bounds: list[tuple]) -> ColumnElement[bool]:
+def _may_count(bounds: list[tuple[Any, ...]]) -> ColumnElement[bool]:
     """A cheap superset of the records that any measure of any period counts, so the CASE
     expressions skip old, settled records: received or ended within [earliest start, latest
     end'], or received by the latest end' and not ended by then. (A record open at the end
@@ -194,7 +202,7 @@ def _may_count(bounds: list[tuple]) -> ColumnElement[bool]:
     )
 
 
-def record_counts_query(portal_codes: Sequence[str], bounds: list[tuple]):
+def record_counts_query(portal_codes: Sequence[str], bounds: list[tuple[Any, ...]]) -> Select[Any]:
     """Per ancestor unit: one column `<measure>_<period index>` per measure and period."""
     f = fct_dossier.c
     columns = []
@@ -230,7 +238,8 @@ def record_counts_query(portal_codes: Sequence[str], bounds: list[tuple]):
 # -------------------------------------------------------------------------------- catalogue
 
 
-def catalog_counts_query(portal_codes: Sequence[str], bounds: list[tuple], active=None):
+def catalog_counts_query(portal_codes: Sequence[str], bounds: list[tuple[Any, ...]],
+                         active: Subquery | None = None) -> Select[Any]:
     """Per ancestor unit: the catalogue measures, `active_<i>` / `active_online_<i>` per period.
 
     Procedures of U: distinct procedures with a `procedure_unit` row naming a unit of U.
@@ -299,7 +308,7 @@ def catalog_counts_query(portal_codes: Sequence[str], bounds: list[tuple], activ
     )
 
 
-def _active_procedures(portal_codes: Sequence[str], bounds: list[tuple]):
+def _active_procedures(portal_codes: Sequence[str], bounds: list[tuple[Any, ...]]) -> Subquery:
     """(ancestor, portal, procedure) with `active_<i>` = 1 when a RECEIVED record of that
     procedure lies in the ancestor's subtree and period i."""
     f = fct_dossier.c
@@ -322,7 +331,7 @@ def _active_procedures(portal_codes: Sequence[str], bounds: list[tuple]):
     return _active_by_ancestor(per_unit, received)
 
 
-def _active_by_ancestor(per_unit, received):
+def _active_by_ancestor(per_unit: Subquery, received: list[Label[Any]]) -> Subquery:
     """Per-unit `active_<i>` flags (subquery `per_unit` of portal, unit, procedure) rolled up
     to every ancestor of the unit: (ancestor, portal, procedure, active_<i>...)."""
     c = unit_closure.c
@@ -381,7 +390,7 @@ AGG_RECORD_MEASURES = {
 }
 
 
-def _aggregate_active_procedures(portal_codes: Sequence[str], bounds: list[tuple]):
+def _aggregate_active_procedures(portal_codes: Sequence[str], bounds: list[tuple[Any, ...]]) -> Subquery:
     """`_active_procedures` read from agg_procedure_day."""
     from egov.warehouse import aggregates as agg
 
@@ -401,18 +410,18 @@ def _aggregate_active_procedures(portal_codes: Sequence[str], bounds: list[tuple
     return _active_by_ancestor(per_unit, received)
 
 
-def _earliest(bounds: list[tuple]) -> date:
-    return min(start.value for start, _ in bounds)
+def _earliest(bounds: list[tuple[Any, ...]]) -> date:
+    return cast(date, min(start.value for start, _ in bounds))
 
 
-def _latest(bounds: list[tuple]) -> date:
-    return max(end.value for _, end in bounds)
+def _latest(bounds: list[tuple[Any, ...]]) -> date:
+    return cast(date, max(end.value for _, end in bounds))
 
 
 # ------------------------------------------------------------------------------ snapshots
 
 
-def _fetch_by_unit(conn: Connection, query) -> dict[str, dict[str, int]]:
+def _fetch_by_unit(conn: Connection, query: Select[Any]) -> dict[str, dict[str, int]]:
     return {
         row["ancestor_code"]: {k: int(v or 0) for k, v in row.items() if k != "ancestor_code"}
         for row in conn.execute(query).mappings()
@@ -441,7 +450,7 @@ def snapshot_rows(
     periods: Sequence[Period],
     run_id: str | None,
     computed_at: datetime | None,
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """One row per (unit, indicator, period) from the aggregated counts."""
     rows = []
     for unit_code, portal_code in units:

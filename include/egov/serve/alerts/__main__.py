@@ -11,7 +11,7 @@ import argparse
 from datetime import datetime, timedelta
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     from sqlalchemy import select
 
     from egov.serve.alerts.state import silence

@@ -12,6 +12,10 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airflow.sdk import Connection
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +24,7 @@ class ChannelError(RuntimeError):
     """A configured channel could not deliver."""
 
 
-def _connection(conn_id: str):
+def _connection(conn_id: str) -> Connection | None:
     """The Airflow connection, or None when it is not defined anywhere."""
     import os
 
@@ -38,12 +42,12 @@ def _connection(conn_id: str):
         return None
 
 
-def _extra(conn) -> dict:
+def _extra(conn: Connection) -> dict[str, Any]:
     extra = conn.extra_dejson if hasattr(conn, "extra_dejson") else {}
     return extra if isinstance(extra, dict) else {}
 
 
-def webhook_url(conn) -> str:
+def webhook_url(conn: Connection) -> str:
     extra = _extra(conn)
     if extra.get("url"):
         return str(extra["url"])
@@ -54,7 +58,7 @@ def webhook_url(conn) -> str:
     return f"{scheme}://{conn.host}{port}/{path}"
 
 
-def post_webhook(conn_id: str, payload: dict, *, timeout: float = 20) -> bool:
+def post_webhook(conn_id: str, payload: dict[str, Any], *, timeout: float = 20) -> bool:
     """POST `payload` as JSON; False when the connection is not defined."""
     import base64
     import urllib.error
@@ -83,7 +87,7 @@ def post_webhook(conn_id: str, payload: dict, *, timeout: float = 20) -> bool:
     return True
 
 
-def _flag(value, default: bool = False) -> bool:
+def _flag(value: Any, default: bool = False) -> bool:
     if value is None:
         return default
     return str(value).strip().lower() in ("1", "true", "yes", "on")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 from egov.serve.alerts import settings, state
 
 log = logging.getLogger(__name__)
 
 
-def deadline_missed(run: dict, deadline: dict, *, hour: int | None = None,
+def deadline_missed(run: dict[str, Any], deadline: dict[str, Any], *, hour: int | None = None,
                     now: datetime | None = None) -> bool:
     """The nightly run had not finished by the deadline: notify once per run (scheduled
     runs only). Returns whether a message went out."""

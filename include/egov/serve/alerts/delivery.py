@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 log = logging.getLogger(__name__)
 
 
-def _subject(alerts: list[dict]) -> str:
+def _subject(alerts: list[dict[str, Any]]) -> str:
     if len(alerts) == 1:
         return f"[egov] {alerts[0]['subject']}: {alerts[0]['state']}"
     kinds = sorted({a["state"] for a in alerts})
     return f"[egov] {len(alerts)} cảnh báo ({', '.join(kinds)})"
 
 
-def deliver(payload: dict) -> list[str]:
+def deliver(payload: dict[str, Any]) -> list[str]:
     """Send `payload` to every configured channel; returns the channels used. Raises
     ChannelError (after trying them all) when a configured channel failed."""
     from egov.serve.alerts import channels
@@ -25,6 +27,7 @@ def deliver(payload: dict) -> list[str]:
     body = (f"{text}\n\n— egov_nightly, lượt chạy {payload.get('run_id') or '—'}"
             f" (số liệu đến {payload.get('as_of') or '—'}). Tắt bớt cảnh báo: docs/alerts.md")
     used, errors = [], []
+    send: Callable[[], bool]
     for name, send in (("webhook", lambda: channels.post_webhook(webhook_conn_id(),
                                                                  {**payload, "text": text})),
                        ("email", lambda: channels.send_email(smtp_conn_id(), _subject(alerts),

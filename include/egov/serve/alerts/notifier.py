@@ -13,8 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseNotifier
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +29,9 @@ class EgovAlertNotifier(BaseNotifier):
 
     template_fields = ("run_id", "as_of")
 
-    def __init__(self, *, alerts: list[dict] | None = None, run_id: str | None = None,
+    def __init__(self, *, alerts: list[dict[str, Any]] | None = None, run_id: str | None = None,
                  as_of: str | None = None, event: str = "changes",
-                 deadline_hour: int | None = None, context=None):
+                 deadline_hour: int | None = None, context: Context | None = None):
         super().__init__(context=context)
         self.alerts = list(alerts or [])
         self.run_id = run_id
@@ -35,7 +40,7 @@ class EgovAlertNotifier(BaseNotifier):
         self.deadline_hour = deadline_hour
         self.channels: list[str] = []
 
-    def notify(self, context) -> None:
+    def notify(self, context: Context) -> None:
         if self.event == "deadline":
             self._deadline(context)
             return
@@ -46,10 +51,10 @@ class EgovAlertNotifier(BaseNotifier):
                                      "run_id": self.run_id, "as_of": self.as_of,
                                      "alerts": self.alerts})
 
-    async def async_notify(self, context) -> None:
+    async def async_notify(self, context: Context) -> None:
         await asyncio.to_thread(self.notify, context)
 
-    def _deadline(self, context) -> None:
+    def _deadline(self, context: Mapping[str, Any]) -> None:
         from egov.serve.alerts.deadline import deadline_missed
 
         run = dict((context or {}).get("dag_run") or {})

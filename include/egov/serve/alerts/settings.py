@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+from typing import cast
 
 from egov.settings import number
 
@@ -26,12 +27,12 @@ def smtp_conn_id() -> str:
 
 def stale_hours() -> int:
     """A portal whose last successful load is older than this is `stale` (default 36 h)."""
-    return number("EGOV_ALERT_STALE_HOURS")
+    return cast(int, number("EGOV_ALERT_STALE_HOURS"))  # an int setting (egov.settings.NUMBERS)
 
 
 def deadline_hour() -> int:
     """Local hour (Asia/Ho_Chi_Minh) by which the nightly run must have finished (default 7)."""
-    return number("EGOV_NIGHTLY_DEADLINE_HOUR")
+    return cast(int, number("EGOV_NIGHTLY_DEADLINE_HOUR"))
 
 
 def silenced_patterns() -> list[str]:

@@ -12,10 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, inspect, select
 
 from egov.warehouse.schema import alert_state, etl_portal_run, mart_target_evaluation
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, RowMapping
 
 TARGET_ALERTS = ("at_risk", "missed", "out_of_reach")
 STATUS_VI = {"at_risk": "có nguy cơ không đạt", "missed": "không đạt",
@@ -46,17 +50,17 @@ class Change:
     def notify(self) -> bool:
         return self.observation.alerting and not self.silenced
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         o = self.observation
         return {"key": o.key, "kind": o.kind, "subject": o.subject, "state": o.state,
                 "previous": self.previous, "message": o.message}
 
 
-def _fmt_pct(value) -> str:
+def _fmt_pct(value: Any) -> str:
     return "—" if value is None else f"{float(value):.2f}%"
 
 
-def target_observations(conn, as_of: date) -> list[Observation]:
+def target_observations(conn: Connection, as_of: date) -> list[Observation]:
     """Targets of the running year and the year just ended, for plans whose latest
     evaluation is `as_of` (a recompute of a past day changes no alert)."""
     t = mart_target_evaluation
@@ -91,7 +95,7 @@ def target_observations(conn, as_of: date) -> list[Observation]:
     return out
 
 
-def portal_failure_observations(conn, run_id: str) -> list[Observation]:
+def portal_failure_observations(conn: Connection, run_id: str) -> list[Observation]:
     """Each portal of the run: `failed` or `ok` (the error stays in the task log)."""
     rows = conn.execute(select(etl_portal_run.c.portal_code, etl_portal_run.c.status)
                         .where(etl_portal_run.c.run_id == run_id)).all()
@@ -102,7 +106,7 @@ def portal_failure_observations(conn, run_id: str) -> list[Observation]:
             for code, status in rows]
 
 
-def portal_stale_observations(conn, portals: list[str], now: datetime,
+def portal_stale_observations(conn: Connection, portals: list[str], now: datetime,
                               max_age_hours: int) -> list[Observation]:
     """Each configured portal: `stale` when its last successful load is older than
     `max_age_hours` (or never happened), else `ok`."""
@@ -121,12 +125,13 @@ def portal_stale_observations(conn, portals: list[str], now: datetime,
     return out
 
 
-def changes(conn, observations: list[Observation], now: datetime) -> list[Change]:
+def changes(conn: Connection, observations: list[Observation], now: datetime) -> list[Change]:
     """The observations whose state differs from the one recorded (or new keys)."""
     from egov.serve.alerts.settings import silenced_by_setting
 
     keys = [o.key for o in observations]
-    known = {}
+    known: dict[str, RowMapping] = {}
+    row: RowMapping | None
     for start in range(0, len(keys), 500):
         chunk = keys[start:start + 500]
         for row in conn.execute(select(alert_state).where(alert_state.c.alert_key.in_(chunk))
@@ -144,7 +149,7 @@ def changes(conn, observations: list[Observation], now: datetime) -> list[Change
     return out
 
 
-def record(conn, changed: list[Change], *, now: datetime, run_id: str | None,
+def record(conn: Connection, changed: list[Change], *, now: datetime, run_id: str | None,
            notified: bool) -> None:
     """Store the new states (`notified_at` set for those a message went out for)."""
     from egov.warehouse.upsert import upsert
@@ -158,7 +163,7 @@ def record(conn, changed: list[Change], *, now: datetime, run_id: str | None,
         upsert(conn, alert_state, rows, ["alert_key"])
 
 
-def silence(conn, pattern: str, until: datetime | None, who: str | None) -> int:
+def silence(conn: Connection, pattern: str, until: datetime | None, who: str | None) -> int:
     """Silence the recorded keys matching `pattern` (fnmatch) until `until` (None: lift)."""
     import fnmatch
 

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
 
 from egov.serve.alerts import settings, state
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 log = logging.getLogger(__name__)
 
@@ -14,14 +19,14 @@ def _now() -> datetime:
     return datetime.now().replace(microsecond=0)
 
 
-def _engine():
+def _engine() -> Engine:
     from egov.warehouse.db import make_engine
 
     return make_engine()
 
 
 def _send(changed: list[state.Change], *, run_id: str | None, as_of: str | None,
-          context: dict | None) -> list[str]:
+          context: Mapping[str, Any] | None) -> list[str]:
     from egov.serve.alerts.notifier import EgovAlertNotifier
 
     alerts = [c.as_dict() for c in changed if c.notify]
@@ -33,7 +38,7 @@ def _send(changed: list[state.Change], *, run_id: str | None, as_of: str | None,
 
 
 def run_alerts(*, run_id: str, as_of: str | None, portals: list[str] | None = None,
-               context: dict | None = None, now: datetime | None = None) -> dict:
+               context: Mapping[str, Any] | None = None, now: datetime | None = None) -> dict[str, Any]:
     """Observe targets (as of the run's day), portal failures (this run) and portal
     staleness, notify the changes of state, record them. A delivery failure raises and
     records nothing, so the next run (or a retry) sends them again."""

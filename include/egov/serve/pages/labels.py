@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from egov.serve.reports.labels import COMPARATOR_VI, LEVEL_VI, OUTLOOK_VI, STATUS_VI
 
@@ -45,28 +46,28 @@ def indicator_name(code: str | None) -> str:
     return code
 
 
-def pct(value) -> str:
+def pct(value: Any) -> str:
     """12.5 → '12,50%' (Vietnamese decimal comma); None → '—'."""
     if value is None:
         return "—"
     return f"{Decimal(str(value)):.2f}".replace(".", ",") + "%"
 
 
-def threshold(value) -> str:
+def threshold(value: Any) -> str:
     if value is None:
         return "—"
     text = f"{Decimal(str(value)).normalize():f}"
     return text.replace(".", ",") + "%"
 
 
-def number(value) -> str:
+def number(value: Any) -> str:
     """1234567 → '1.234.567' (Vietnamese thousands separator); None → '—'."""
     if value is None:
         return "—"
     return f"{int(value):,}".replace(",", ".")
 
 
-def day(value) -> str:
+def day(value: date | str | None) -> str:
     if value is None:
         return "—"
     if isinstance(value, str):
@@ -74,7 +75,7 @@ def day(value) -> str:
     return value.strftime("%d/%m/%Y")
 
 
-def moment(value) -> str:
+def moment(value: Any) -> str:
     if value is None:
         return "—"
     if isinstance(value, str):

@@ -4,11 +4,12 @@ the `latest/` folder under EGOV_REPORTS_DIR), for the Targets page's links."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 KINDS = {".html": "Báo cáo chỉ tiêu (HTML)", ".csv": "Biểu 06 (CSV)", ".xlsx": "Biểu 06 (Excel)"}
 
 
-def _latest() -> tuple[Path, dict] | None:
+def _latest() -> tuple[Path, dict[str, Any]] | None:
     from egov.serve.reports.publish import LATEST_DIR, REPORT_NAME, read_latest, reports_root
 
     root = reports_root()
@@ -19,7 +20,7 @@ def _latest() -> tuple[Path, dict] | None:
     return root / LATEST_DIR, {"as_of": pointer.get("as_of"), "names": names}
 
 
-def latest_reports() -> list[dict]:
+def latest_reports() -> list[dict[str, Any]]:
     """[{name, label, kind}] of the newest as-of day's reports, the HTML report first."""
     found = _latest()
     if not found:

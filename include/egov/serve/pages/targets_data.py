@@ -6,10 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, column, func, inspect, select, table
 
 from egov.warehouse.schema import etl_portal_run, mart_indicator_snapshot, mart_target_evaluation
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 # The BI view of the unit tree (egov.warehouse.bi_views), as much of it as the page reads.
 unit_view = table("bi_unit_hierarchy", column("portal_code"), column("unit_code"),
@@ -17,16 +21,16 @@ unit_view = table("bi_unit_hierarchy", column("portal_code"), column("unit_code"
                   column("parent_code"), column("child_count"))
 
 
-def has_tables(conn) -> bool:
+def has_tables(conn: Connection) -> bool:
     return inspect(conn).has_table(mart_target_evaluation.name)
 
 
-def _evaluation_columns(conn) -> list:
+def _evaluation_columns(conn: Connection) -> list[Any]:
     """mart_target_evaluation's columns, the outlook's included (migration 0005)."""
     return list(mart_target_evaluation.c)
 
 
-def plans(conn) -> list[dict]:
+def plans(conn: Connection) -> list[dict[str, Any]]:
     """Each plan at its own latest as-of day, with its counts per status (for that day)."""
     t = mart_target_evaluation
     latest = (select(t.c.plan_code, func.max(t.c.as_of_date).label("as_of"))
@@ -38,7 +42,7 @@ def plans(conn) -> list[dict]:
                                latest.c.as_of == t.c.as_of_date))
             .group_by(t.c.plan_code, t.c.as_of_date, t.c.status)
             .order_by(t.c.plan_code))
-    out: dict[str, dict] = {}
+    out: dict[str, dict[str, Any]] = {}
     for r in conn.execute(stmt).mappings():
         plan = out.setdefault(r["plan_code"], {
             "plan_code": r["plan_code"], "plan_title": r["plan_title"],
@@ -47,13 +51,13 @@ def plans(conn) -> list[dict]:
     return list(out.values())
 
 
-def plan_as_of(conn, plan_code: str) -> date | None:
+def plan_as_of(conn: Connection, plan_code: str) -> date | None:
     t = mart_target_evaluation
     return conn.execute(select(func.max(t.c.as_of_date))
                         .where(t.c.plan_code == plan_code)).scalar()
 
 
-def plan_evaluations(conn, plan_code: str, as_of: date) -> list[dict]:
+def plan_evaluations(conn: Connection, plan_code: str, as_of: date) -> list[dict[str, Any]]:
     """Every (target, year) row of the plan evaluated as of `as_of`, outlook included."""
     t = mart_target_evaluation
     stmt = (select(*_evaluation_columns(conn))
@@ -62,8 +66,8 @@ def plan_evaluations(conn, plan_code: str, as_of: date) -> list[dict]:
     return [dict(r) for r in conn.execute(stmt).mappings()]
 
 
-def evaluation(conn, plan_code: str, target_code: str, year: int,
-               as_of: date | None = None) -> dict | None:
+def evaluation(conn: Connection, plan_code: str, target_code: str, year: int,
+               as_of: date | None = None) -> dict[str, Any] | None:
     t = mart_target_evaluation
     as_of = as_of or plan_as_of(conn, plan_code)
     stmt = select(*_evaluation_columns(conn)).where(
@@ -84,13 +88,13 @@ class UnitRow:
     value_pct: object
 
 
-def unit(conn, unit_code: str) -> dict | None:
+def unit(conn: Connection, unit_code: str) -> dict[str, Any] | None:
     row = conn.execute(select(unit_view).where(unit_view.c.unit_code == unit_code)).mappings()
     first = row.first()
     return dict(first) if first else None
 
 
-def ancestors(conn, unit_code: str, limit: int = 20) -> list[dict]:
+def ancestors(conn: Connection, unit_code: str, limit: int = 20) -> list[dict[str, Any]]:
     """The unit's parents up to the root, nearest last (for a breadcrumb)."""
     chain, seen, code = [], {unit_code}, unit_code
     for _ in range(limit):
@@ -106,7 +110,7 @@ def ancestors(conn, unit_code: str, limit: int = 20) -> list[dict]:
     return list(reversed(chain))
 
 
-def child_units(conn, unit_code: str, indicator: str, year: int, as_of: date) -> list[UnitRow]:
+def child_units(conn: Connection, unit_code: str, indicator: str, year: int, as_of: date) -> list[UnitRow]:
     """The unit's children with their `year` snapshot of `indicator` as of `as_of`."""
     s, u = mart_indicator_snapshot, unit_view
     stmt = (select(u.c.unit_code, u.c.unit_name, u.c.unit_level, u.c.child_count.label("kids"),
@@ -125,7 +129,7 @@ def worst_first(rows: list[UnitRow]) -> list[UnitRow]:
     """Lowest exact ratio first; units with no records for the indicator last."""
     from fractions import Fraction
 
-    def key(row: UnitRow):
+    def key(row: UnitRow) -> tuple[int, Fraction, str]:
         if not row.denominator:
             return (1, Fraction(0), row.unit_code)
         return (0, Fraction(row.numerator or 0, row.denominator), row.unit_code)
@@ -133,7 +137,7 @@ def worst_first(rows: list[UnitRow]) -> list[UnitRow]:
     return sorted(rows, key=key)
 
 
-def freshness(conn) -> list[dict]:
+def freshness(conn: Connection) -> list[dict[str, Any]]:
     """Per portal: last successful load, the last run's status and quarantined versions,
     the latest snapshot day and when it was computed."""
     r = etl_portal_run

@@ -14,18 +14,29 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fastapi import Response  # resolvable: FastAPI reads the routes' return annotations
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+    from jinja2 import Environment
+    from sqlalchemy import Engine
+
+    from egov.serve.pages.targets_data import UnitRow
 
 log = logging.getLogger(__name__)
 
 URL_PREFIX = "/egov-targets"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-_engines: dict[str, object] = {}
+_engines: dict[str, Engine] = {}
 _lock = threading.Lock()
 
 
-def engine():
+def engine() -> Engine:
     """One engine per warehouse URL for the server's life (connection egov_warehouse)."""
     from egov.warehouse.db import make_engine, warehouse_url
 
@@ -36,7 +47,7 @@ def engine():
         return _engines[url]
 
 
-def _jinja():
+def _jinja() -> Environment:
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
     from egov.serve.pages import labels
@@ -62,7 +73,7 @@ def _portal_names() -> dict[str, str]:
         return {}
 
 
-def _reports() -> list[dict]:
+def _reports() -> list[dict[str, Any]]:
     from egov.serve.pages.report_files import latest_reports
 
     try:
@@ -72,7 +83,7 @@ def _reports() -> list[dict]:
         return []
 
 
-def create_app(dependencies=()):
+def create_app(dependencies: Sequence[Callable[..., Any]] = ()) -> FastAPI:
     from fastapi import Depends, FastAPI, HTTPException, Query
     from fastapi.responses import FileResponse, HTMLResponse
     from sqlalchemy.exc import SQLAlchemyError
@@ -87,14 +98,14 @@ def create_app(dependencies=()):
     web.install_common(app, web.PAGE_CSP)
     env = _jinja()
 
-    def render(name: str, status_code: int = 200, **context) -> HTMLResponse:
+    def render(name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         return HTMLResponse(env.get_template(name).render(**context), status_code=status_code)
 
     def empty(message: str) -> HTMLResponse:
         return render("empty.html", message=message)
 
     @app.get("/", include_in_schema=False)
-    def index():
+    def index() -> Response:
         try:
             with engine().connect() as conn:
                 if not data.has_tables(conn):
@@ -109,7 +120,7 @@ def create_app(dependencies=()):
                       reports=_reports())
 
     @app.get("/plan/{plan_code}", include_in_schema=False)
-    def plan(plan_code: str, year: int | None = Query(None, ge=1900, le=9999)):
+    def plan(plan_code: str, year: int | None = Query(None, ge=1900, le=9999)) -> Response:
         with engine().connect() as conn:
             if not data.has_tables(conn):
                 raise HTTPException(status_code=404)
@@ -131,7 +142,7 @@ def create_app(dependencies=()):
 
     @app.get("/plan/{plan_code}/target/{target_code}", include_in_schema=False)
     def target(plan_code: str, target_code: str, year: int = Query(..., ge=1900, le=9999),
-               unit: str | None = Query(None, max_length=64)):
+               unit: str | None = Query(None, max_length=64)) -> Response:
         with engine().connect() as conn:
             row = data.evaluation(conn, plan_code, target_code, year) if data.has_tables(
                 conn) else None
@@ -153,7 +164,7 @@ def create_app(dependencies=()):
                           title=f"Diễn biến năm {year}") if trend else ""
         from egov.compute.targets import passes
 
-        def verdict(child):
+        def verdict(child: UnitRow) -> bool | None:
             if not child.denominator:
                 return None
             return passes(child.numerator or 0, child.denominator, row["comparator"],
@@ -165,7 +176,7 @@ def create_app(dependencies=()):
                       is_target_unit=unit_code == row["unit_code"])
 
     @app.get("/reports/{name}", include_in_schema=False)
-    def report_file(name: str):
+    def report_file(name: str) -> Response:
         from egov.serve.pages.report_files import report_path
 
         path = report_path(name) if len(name) <= 255 and "\x00" not in name else None

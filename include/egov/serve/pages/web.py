@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import html
 import os
+from collections.abc import Awaitable, Callable
 from pathlib import Path, PurePosixPath
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI, Response
 
 MAX_PATH_CHARS = 1024
 MAX_NAME_CHARS = 255
@@ -33,13 +37,13 @@ def security_headers(csp: str) -> dict[str, str]:
 Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(HTTPBearer(auto_error=False))]
 
 
-def signed_in_dependency():
+def signed_in_dependency() -> Callable[[Request, HTTPAuthorizationCredentials | None], Awaitable[None]]:
     """The API server's own check that the caller is a signed-in Airflow user (the UI's JWT
     cookie `_token` or an `Authorization: Bearer` token): 401/403 otherwise. It is what
     `airflow.api_fastapi.core_api.security.requires_authenticated` runs (`get_user`),
     imported on the first request: every Airflow process loads the plugins, and that module
     costs ~1.5 s to import."""
-    async def signed_in(request: Request, credentials: Bearer):
+    async def signed_in(request: Request, credentials: Bearer) -> None:
         from airflow.api_fastapi.core_api.security import get_user
 
         await get_user(request, None, credentials)
@@ -54,7 +58,7 @@ def login_url(next_url: str) -> str:
     return f"{base}/auth/login?next={quote(next_url, safe='')}"
 
 
-def install_common(app, csp: str) -> None:
+def install_common(app: FastAPI, csp: str) -> None:
     """Security headers on every response of `app`; a refused sign-in answers with a short
     Vietnamese page linking to the login (status kept: 401/403)."""
     from fastapi import HTTPException
@@ -63,14 +67,15 @@ def install_common(app, csp: str) -> None:
     headers = security_headers(csp)
 
     @app.middleware("http")
-    async def _headers(request: Request, call_next):
+    async def _headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]
+                       ) -> Response:
         response = await call_next(request)
         for key, value in headers.items():
             response.headers.setdefault(key, value)
         return response
 
     @app.exception_handler(HTTPException)
-    async def _http_error(request: Request, exc: HTTPException):
+    async def _http_error(request: Request, exc: HTTPException) -> Response:
         if exc.status_code in (401, 403) and "text/html" in request.headers.get("accept", ""):
             target = str(request.url.path)
             body = ("<!DOCTYPE html><html lang='vi'><head><meta charset='utf-8'>"

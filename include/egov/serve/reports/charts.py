@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from html import escape
+from typing import Any
 
 PASS_COLOUR, FAIL_COLOUR, LINE_COLOUR = "#1a7f37", "#cf222e", "#0969da"
 THRESHOLD_COLOUR, GRID_COLOUR, TEXT_COLOUR = "#bf8700", "#d0d7de", "#24292f"
@@ -36,11 +37,11 @@ def _num(x: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
-def _pct(value) -> str:
+def _pct(value: Any) -> str:
     return f"{float(value):.2f}".replace(".", ",") + "%"
 
 
-def _passes(value, comparator: str | None, threshold) -> bool | None:
+def _passes(value: Any, comparator: str | None, threshold: Any) -> bool | None:
     if value is None or threshold is None:
         return None
     v, t = Decimal(str(value)), Decimal(str(threshold))
@@ -63,7 +64,7 @@ def _y_range(values: Sequence[float], threshold: float | None) -> tuple[float, f
 def trend_svg(
     points: Sequence[Point],
     *,
-    threshold=None,
+    threshold: Any = None,
     comparator: str | None = ">=",
     title: str = "",
     width: int = 560,

@@ -18,11 +18,16 @@ from __future__ import annotations
 import csv
 import re
 from collections import defaultdict
+from collections.abc import Callable, Mapping
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from egov.warehouse.schema import FORM06_COUNTS
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet.worksheet import Worksheet
+    from sqlalchemy import Connection
 
 FORM_CODE = "Biểu số 06/VPCP/KSTT"
 FORM_BASIS = "Ban hành kèm theo Thông tư số 01/2020/TT-VPCP ngày 21/10/2020 của Văn phòng Chính phủ"
@@ -31,7 +36,7 @@ ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
 UNKNOWN_FIELD = "(Không xác định lĩnh vực)"
 
 # (column letter, header of the lowest header row, column number, value of a row)
-COLUMNS = (
+COLUMNS: tuple[tuple[str, str, str, Callable[[Mapping[str, Any]], int]], ...] = (
     ("C", "Tổng số", "(1)", lambda r: r["received_online"] + r["received_in_person_or_postal"]
      + r["carried_over"]),
     ("D", "Số kỳ trước chuyển qua", "(2)", lambda r: r["carried_over"]),
@@ -57,7 +62,7 @@ def _day(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
-def read_form06(conn, as_of: date) -> list[dict]:
+def read_form06(conn: Connection, as_of: date) -> list[dict[str, Any]]:
     """Every mart_form06 row of `as_of`, with the unit's name, level and parent."""
     from sqlalchemy import Date, literal, select
 
@@ -126,7 +131,7 @@ def sheet_title(code: str, used: set[str]) -> str:
     return title
 
 
-def write_csv(rows: list[dict], path: Path) -> Path:
+def write_csv(rows: list[dict[str, Any]], path: Path) -> Path:
     """Every row in long format, UTF-8 with a BOM (spreadsheets then read Vietnamese right)."""
     ordered = sorted(rows, key=lambda r: (r["unit_code"], r["period_type"],
                                           r["period_start"], r["field_code"] is not None,
@@ -139,19 +144,19 @@ def write_csv(rows: list[dict], path: Path) -> Path:
     return path
 
 
-def write_xlsx(rows: list[dict], path: Path, *, as_of: date, portal_name: str = "") -> Path:
+def write_xlsx(rows: list[dict[str, Any]], path: Path, *, as_of: date, portal_name: str = "") -> Path:
     """One workbook for one portal and one period: a sheet per unit, like the form."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Border, Font, Side
     from openpyxl.utils import get_column_letter
 
-    by_unit: dict[str, list[dict]] = defaultdict(list)
+    by_unit: dict[str, list[dict[str, Any]]] = defaultdict(list)
     parents: dict[str, str | None] = {}
     for r in rows:
         by_unit[r["unit_code"]].append(r)
         parents[r["unit_code"]] = r.get("parent_code")
     wb = Workbook()
-    wb.remove(wb.active)
+    wb.remove(cast("Worksheet", wb.active))  # a new workbook has one sheet
     thin = Side(style="thin", color="000000")
     box = Border(left=thin, right=thin, top=thin, bottom=thin)
     centre = Alignment(horizontal="center", vertical="center", wrap_text=True)
@@ -241,18 +246,18 @@ def write_xlsx(rows: list[dict], path: Path, *, as_of: date, portal_name: str = 
     return path
 
 
-def export_form06(conn, as_of: date, out_dir: Path,
+def export_form06(conn: Connection, as_of: date, out_dir: Path,
                   portal_names: dict[str, str] | None = None) -> list[Path]:
     """Write the CSV and XLSX files of `as_of` into `out_dir`; return their paths."""
     rows = read_form06(conn, as_of)
-    by_portal: dict[str, list[dict]] = defaultdict(list)
+    by_portal: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         by_portal[r["portal_code"]].append(r)
     written = []
     for portal in sorted(by_portal):
         portal_rows = by_portal[portal]
         written.append(write_csv(portal_rows, out_dir / f"bieu06_{portal}.csv"))
-        by_period: dict[tuple, list[dict]] = defaultdict(list)
+        by_period: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
         for r in portal_rows:
             by_period[(r["period_type"], r["period_start"])].append(r)
         for (period_type, start), period_rows in sorted(

@@ -9,9 +9,10 @@ Biểu 06 files written next to it. Every text from the warehouse or the plans i
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date, datetime
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from egov.compute.indicators.dictionary import name_vi
 from egov.serve.reports.charts import trend_svg
@@ -23,6 +24,9 @@ from egov.serve.reports.labels import (
     threshold_vi,
 )
 from egov.serve.reports.trends import trend_points
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 STYLE = """
@@ -56,7 +60,7 @@ def badge(status: str) -> str:
             f"{escape(STATUS_VI.get(status, status))}</span>")
 
 
-def report_rows(conn, as_of: date) -> list[dict]:
+def report_rows(conn: Connection, as_of: date) -> list[dict[str, Any]]:
     """For each plan, its evaluations of the newest as-of day up to `as_of` (a plan whose
     portal failed that night keeps its last evaluations, shown with their day)."""
     from sqlalchemy import Date, func, literal, select
@@ -72,7 +76,7 @@ def report_rows(conn, as_of: date) -> list[dict]:
     return [dict(r._mapping) for r in conn.execute(stmt)]
 
 
-def _unit_names(conn) -> dict[str, str]:
+def _unit_names(conn: Connection) -> dict[str, str]:
     from sqlalchemy import select
 
     from egov.warehouse.schema import dim_unit
@@ -81,7 +85,7 @@ def _unit_names(conn) -> dict[str, str]:
             for r in conn.execute(select(dim_unit.c.unit_code, dim_unit.c.unit_name))}
 
 
-def _freshness(conn) -> list[dict]:
+def _freshness(conn: Connection) -> list[dict[str, Any]]:
     """Per portal: the newest record change committed and the last successful load."""
     from sqlalchemy import func, select
 
@@ -97,7 +101,7 @@ def _freshness(conn) -> list[dict]:
             for p in sorted(set(loaded) | set(marks))]
 
 
-def _outlook_cell(r: dict) -> str:
+def _outlook_cell(r: dict[str, Any]) -> str:
     if not r.get("outlook"):
         return '<td class="small">—</td>'
     cls = "out" if r["outlook"] == "out_of_reach" else "ok"
@@ -107,7 +111,7 @@ def _outlook_cell(r: dict) -> str:
             f"{r['projected_denominator']} cả năm)</span></td>")
 
 
-def render_report(conn, as_of: date, *, files: list[str] = (),
+def render_report(conn: Connection, as_of: date, *, files: Sequence[str] = (),
                   generated_at: datetime | None = None) -> str:
     """The report as one HTML string."""
     rows = report_rows(conn, as_of)
@@ -175,7 +179,7 @@ def render_report(conn, as_of: date, *, files: list[str] = (),
     return "\n".join(out)
 
 
-def _target_row(conn, r: dict, units: dict[str, str], as_of: date) -> str:
+def _target_row(conn: Connection, r: dict[str, Any], units: dict[str, str], as_of: date) -> str:
     indicator = r.get("indicator_code")
     unit = r["unit_code"]
     if indicator:

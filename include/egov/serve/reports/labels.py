@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 STATUS_VI = {
     "met": "Đạt",
@@ -26,7 +27,7 @@ COMPARATOR_VI = {">=": "≥", ">": ">"}
 LEVEL_VI = {"TINH": "Tỉnh", "SO": "Sở, ngành", "HUYEN": "Huyện", "XA": "Xã"}
 
 
-def pct_vi(value, digits: int = 2) -> str:
+def pct_vi(value: Any, digits: int = 2) -> str:
     """12.5 -> '12,50%' (Vietnamese decimal comma); None -> '—'."""
     if value is None:
         return "—"
@@ -34,7 +35,7 @@ def pct_vi(value, digits: int = 2) -> str:
     return f"{text}%"
 
 
-def threshold_vi(comparator: str, threshold) -> str:
+def threshold_vi(comparator: str, threshold: Any) -> str:
     value = Decimal(str(threshold)).normalize()
     text = format(value, "f").replace(".", ",")
     return f"{COMPARATOR_VI.get(comparator, comparator)} {text}%"

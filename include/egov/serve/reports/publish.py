@@ -22,8 +22,13 @@ import logging
 import os
 import shutil
 import uuid
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 log = logging.getLogger(__name__)
 
@@ -57,16 +62,16 @@ def _swap_in(tmp: Path, final: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def read_latest(root: Path | None = None) -> dict | None:
+def read_latest(root: Path | None = None) -> dict[str, Any] | None:
     path = (root or reports_root()) / LATEST_JSON
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return cast("dict[str, Any]", json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError):
         return None
 
 
-def publish(as_of: date, *, engine=None, root: Path | None = None,
-            generated_at: datetime | None = None) -> dict:
+def publish(as_of: date, *, engine: Engine | None = None, root: Path | None = None,
+            generated_at: datetime | None = None) -> dict[str, Any]:
     """Write the reports of `as_of`; return what was written."""
     from egov.serve.reports.form06_export import export_form06
     from egov.serve.reports.html_report import render_report
@@ -112,7 +117,7 @@ def publish(as_of: date, *, engine=None, root: Path | None = None,
             "files": [REPORT_NAME, *files], "latest": moved}
 
 
-def latest_as_of(engine) -> date | None:
+def latest_as_of(engine: Engine) -> date | None:
     from sqlalchemy import func, select
 
     from egov.warehouse.schema import mart_target_evaluation as t
@@ -123,7 +128,8 @@ def latest_as_of(engine) -> date | None:
                                        else date.fromisoformat(str(value)))
 
 
-def days_to_publish(triggering_events, as_of_param=None) -> list[date]:
+def days_to_publish(triggering_events: Mapping[Any, Iterable[Any]], as_of_param: object = None
+                    ) -> list[date]:
     """The as-of days to write: the `as_of` param, else the days named in the `extra` of the
     triggering asset events (every mart event of egov_nightly carries one), else none (then
     the newest day in the warehouse)."""
@@ -138,7 +144,7 @@ def days_to_publish(triggering_events, as_of_param=None) -> list[date]:
     return sorted(days)
 
 
-def publish_days(days, *, engine=None) -> list[dict]:
+def publish_days(days: Iterable[date] | None, *, engine: Engine | None = None) -> list[dict[str, Any]]:
     """Reports of each day of `days` (default: the newest as-of day the warehouse holds)."""
     from egov.warehouse.db import make_engine
 
@@ -157,7 +163,7 @@ def publish_days(days, *, engine=None) -> list[dict]:
             engine.dispose()
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Write the HTML report and Biểu 06 files.")
     parser.add_argument("--as-of", type=date.fromisoformat, action="append",
                         help="as-of day (repeat; default: the newest in the warehouse)")

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import argparse
 from datetime import date
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 STATUS_MARK = {"met": "MET", "missed": "MISSED", "on_track": "on track", "at_risk": "AT RISK",
                "no_data": "no data", "not_measured": "not measured"}
 
 
-def _pct(value) -> str:
+def _pct(value: Any) -> str:
     return "—" if value is None else f"{float(value):.2f}%"
 
 
-def outlook_line(r: dict) -> str:
+def outlook_line(r: dict[str, Any]) -> str:
     """What it takes, in one line: the share of the rest of the year's records that must pass."""
     verdict = "OUT OF REACH" if r["outlook"] == "out_of_reach" else "reachable"
     return (f"outlook {verdict}: {float(r['needed_share_pct']):.2f}% of the rest of the year's "
@@ -21,7 +25,7 @@ def outlook_line(r: dict) -> str:
             f"{r['projected_denominator']} for the year)")
 
 
-def evaluation_rows(conn, as_of: date) -> list[dict]:
+def evaluation_rows(conn: Connection, as_of: date) -> list[dict[str, Any]]:
     from sqlalchemy import select
 
     from egov.warehouse.schema import mart_target_evaluation as t
@@ -31,7 +35,7 @@ def evaluation_rows(conn, as_of: date) -> list[dict]:
     return [dict(r._mapping) for r in conn.execute(stmt)]
 
 
-def target_report(conn, as_of: date) -> str:
+def target_report(conn: Connection, as_of: date) -> str:
     rows = evaluation_rows(conn, as_of)
     if not rows:
         return f"No target evaluations as of {as_of}."
@@ -59,7 +63,7 @@ def target_report(conn, as_of: date) -> str:
     return "\n".join(lines)
 
 
-def outlook_report(conn, as_of: date) -> str:
+def outlook_report(conn: Connection, as_of: date) -> str:
     """What it takes: every running-year target with an outlook, as of `as_of`."""
     rows = [r for r in evaluation_rows(conn, as_of) if r.get("outlook")]
     if not rows:
@@ -78,7 +82,7 @@ def outlook_report(conn, as_of: date) -> str:
     return "\n".join(lines)
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Print the target report from the warehouse.")
     parser.add_argument("--as-of", type=date.fromisoformat, help="default: the latest as-of day")
     parser.add_argument("--url", help="SQLAlchemy URL (default: connection egov_warehouse)")

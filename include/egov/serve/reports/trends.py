@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from egov.serve.reports.charts import Point
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 
 def _day(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
-def trend_points(conn, unit_code: str, indicator_code: str, year: int, *,
+def trend_points(conn: Connection, unit_code: str, indicator_code: str, year: int, *,
                  up_to: date | None = None) -> list[Point]:
     """The `year` snapshot of (unit, indicator) as of every day computed (up to `up_to`),
     oldest first: how the year-to-date value moved."""

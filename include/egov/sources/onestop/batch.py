@@ -4,15 +4,16 @@ versions parsed once (egov.sources.onestop.records), each with the moment of the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from egov.sources.onestop.records import RecordVersion, local_moment, parse_version
 
 
 @dataclass
 class WindowBatch:
-    manifest: dict
-    units: list  # /api/donvi items as received
-    procedures: list  # /api/tthc items as received
+    manifest: dict[str, Any]
+    units: list[Any]  # /api/donvi items as received
+    procedures: list[Any]  # /api/tthc items as received
     received: int  # /api/hoso items received, duplicates included
     versions: list[RecordVersion]  # distinct versions, in order of first arrival
 
@@ -21,7 +22,7 @@ class WindowBatch:
         return self.received - len(self.versions)
 
 
-def _data(page) -> list:
+def _data(page: Any) -> list[Any]:
     data = page.get("data") if isinstance(page, dict) else None
     return data if isinstance(data, list) else []
 
@@ -35,8 +36,8 @@ def read_window(location: str) -> WindowBatch:
 
     manifest = read_manifest(location)
     fallback = local_moment(manifest.get("extracted_at"))
-    units: list = []
-    procedures: list = []
+    units: list[Any] = []
+    procedures: list[Any] = []
     received = 0
     kept: dict[tuple[str, str], RecordVersion] = {}
     for entry in manifest["pages"]:

@@ -56,7 +56,7 @@ import time
 from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
@@ -66,9 +66,12 @@ from egov.safe_errors import SafeMessageError
 from egov.sources.onestop import json_body
 from egov.sources.onestop.records import dedup_key, parse_portal_time
 
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
 log = logging.getLogger(__name__)
 
-OnPage = Callable[[str, dict, int, int, bytes], None]
+OnPage = Callable[[str, dict[str, Any], int, int, bytes], None]
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 UNITS = "/api/donvi"
@@ -99,7 +102,7 @@ class PortalError(SafeMessageError):
     """A portal call failed (after retries where retrying makes sense)."""
 
     def __init__(self, message: str, *, portal_code: str, endpoint: str | None = None,
-                 params: dict | None = None, status: int | None = None):
+                 params: dict[str, Any] | None = None, status: int | None = None):
         super().__init__(message)
         self.portal_code = portal_code
         self.endpoint = endpoint
@@ -120,7 +123,7 @@ class PortalIncompleteError(PortalError):
     """A window of ``/api/hoso`` (or the catalogue) could not be reconciled with ``tongSo``."""
 
     def __init__(self, message: str, *, portal_code: str, endpoint: str | None = None,
-                 params: dict | None = None, window_from: str | None = None,
+                 params: dict[str, Any] | None = None, window_from: str | None = None,
                  window_to: str | None = None, expected: int = 0, received: int = 0):
         super().__init__(message, portal_code=portal_code, endpoint=endpoint, params=params)
         self.window_from = window_from
@@ -157,7 +160,7 @@ def _ts(value: Any) -> int | None:
         dt = parse_portal_time(value)
     except ValueError:
         return None
-    return int((dt - _EPOCH).total_seconds())
+    return int((dt - _EPOCH).total_seconds())  # type: ignore[operator]  # 14 characters: never None
 
 
 _EPOCH = datetime(1970, 1, 1)
@@ -182,7 +185,7 @@ class _Pass:
     tong_min: int | None = None
     tong_max: int = 0
     versions: dict[str, Any] = field(default_factory=dict)  # MaHoSo → NgayCapNhat
-    blanks: set[tuple] = field(default_factory=set)  # keys of items without a MaHoSo
+    blanks: set[tuple[Any, ...]] = field(default_factory=set)  # keys of items without a MaHoSo
     multi_version: bool = False  # a record came in two versions within the pass
     min_ts: int | None = None
     max_ts: int | None = None
@@ -206,10 +209,10 @@ class _Extraction:
 
     def __init__(self, keep: bool = False) -> None:
         self.keep = keep
-        self.keys: set[tuple] = set()
-        self.newest: dict[str, dict] = {}  # MaHoSo → newest item (keep)
+        self.keys: set[tuple[Any, ...]] = set()
+        self.newest: dict[str, dict[str, Any]] = {}  # MaHoSo → newest item (keep)
         self.record_codes: set[str] = set()  # MaHoSo seen (not keep)
-        self.blank_items: list[dict] = []  # items without a MaHoSo (keep)
+        self.blank_items: list[dict[str, Any]] = []  # items without a MaHoSo (keep)
         self.splits = 0
 
 
@@ -310,7 +313,7 @@ class PortalClient:
         self._calls_with_token = 0
         self._request_lock = threading.Lock()
         self._unwanted: threading.Event | None = None  # set: the page fetched ahead is not read
-        self._pool = None  # the thread that fetches the next page ahead (``_pages``)
+        self._pool: ThreadPoolExecutor | None = None  # the thread that fetches the next page ahead (``_pages``)
         self.stats: dict[str, float] = {}
         self.reset_stats()
 
@@ -334,15 +337,15 @@ class PortalClient:
         return f"portal {self.portal_code}"
 
     # ---------------------------------------------------------------- public API
-    def units(self) -> list[dict]:
+    def units(self) -> list[dict[str, Any]]:
         """``/api/donvi`` (not paged)."""
         body = self._call(UNITS, {}, page_no=1)
         return list(body["data"])
 
-    def procedures(self) -> list[dict]:
+    def procedures(self) -> list[dict[str, Any]]:
         """``/api/tthc``, all pages, one item per MaTTHC, checked against ``tongSo`` (paged
         again up to ``max_repages`` times when short)."""
-        by_code: dict[Any, dict] = {}
+        by_code: dict[Any, dict[str, Any]] = {}
         expected = 0
         for attempt in range(1 + self.max_repages):
             if attempt:
@@ -369,7 +372,7 @@ class PortalClient:
 
     def iter_dossier_pages(self, updated_from: str | None = None,
                            updated_to: str | None = None,
-                           unit_code: str | None = None) -> Iterator[list[dict]]:
+                           unit_code: str | None = None) -> Iterator[list[dict[str, Any]]]:
         """Yield, page by page, the ``/api/hoso`` items over ``[updated_from, updated_to)``
         not yielded before (same MaHoSo and NgayCapNhat), reconciling every window with
         ``tongSo`` (module docstring). Every distinct version is yielded, not only the newest
@@ -379,7 +382,7 @@ class PortalClient:
         yield from self._extract(ex, updated_from, updated_to, unit_code)
 
     def fetch_dossiers(self, updated_from: str | None = None, updated_to: str | None = None,
-                       unit_code: str | None = None) -> list[dict]:
+                       unit_code: str | None = None) -> list[dict[str, Any]]:
         """The newest version of each record over ``[updated_from, updated_to)``, complete
         (as ``iter_dossier_pages``), ordered like the API (NgayCapNhat, then MaHoSo). Items
         without a usable MaHoSo (malformed) cannot be matched to a record: each distinct one
@@ -423,7 +426,7 @@ class PortalClient:
     def __enter__(self) -> PortalClient:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # ---------------------------------------------------------------- paging
@@ -440,7 +443,7 @@ class PortalClient:
             params["maDonVi"] = unit_code
         return params
 
-    def _pass(self, ex: _Extraction, params: dict) -> Generator[list[dict], None, _Pass]:
+    def _pass(self, ex: _Extraction, params: dict[str, Any]) -> Generator[list[dict[str, Any]], None, _Pass]:
         """One pass over a window: yields the new items of each page, returns what it saw."""
         ps = _Pass()
         st = self.stats
@@ -489,7 +492,7 @@ class PortalClient:
         return ps
 
     def _incomplete(self, why: str, lo: Any, hi: Any, unit_code: str | None, expected: int,
-                    received: int, top: tuple) -> PortalIncompleteError:
+                    received: int, top: tuple[Any, ...]) -> PortalIncompleteError:
         lo_s = _fmt(lo) if isinstance(lo, int) else lo
         hi_s = _fmt(hi) if isinstance(hi, int) else hi
         window = f"[{lo_s or 'beginning'}, {hi_s or 'now'})"
@@ -504,7 +507,7 @@ class PortalClient:
             expected=expected, received=received)
 
     def _extract(self, ex: _Extraction, updated_from: str | None, updated_to: str | None,
-                 unit_code: str | None) -> Generator[list[dict], None, None]:
+                 unit_code: str | None) -> Generator[list[dict[str, Any]], None, None]:
         top = (updated_from or None, updated_to or None)
         lo0: int | str | None = _ts(updated_from) if updated_from else None
         hi0: int | str | None = _ts(updated_to) if updated_to else None
@@ -542,7 +545,7 @@ class PortalClient:
                 yield from self._settle(ex, lo, hi, unit_code, top, todo)
 
     def _count_split(self, ex: _Extraction, lo: Any, hi: Any, unit_code: str | None,
-                     top: tuple, ps: _Pass | None, expected: int = 0, received: int = 0
+                     top: tuple[Any, ...], ps: _Pass | None, expected: int = 0, received: int = 0
                      ) -> None:
         if ex.splits >= self.max_splits:
             raise self._incomplete(
@@ -552,13 +555,13 @@ class PortalClient:
         ex.splits += 1
         self.stats["splits"] += 1
 
-    def _settle(self, ex: _Extraction, lo: Any, hi: Any, unit_code: str | None, top: tuple,
-                todo: list, first: _Pass | None = None, reread: bool = False
-                ) -> Generator[list[dict], None, None]:
+    def _settle(self, ex: _Extraction, lo: Any, hi: Any, unit_code: str | None, top: tuple[Any, ...],
+                todo: list[Any], first: _Pass | None = None, reread: bool = False
+                ) -> Generator[list[dict[str, Any]], None, None]:
         """Reconcile a window that can only lose records while read: passes until the
         distinct records seen reach the largest tongSo, else halve it (pushed on ``todo``)."""
         params = self._window_params(lo, hi, unit_code)
-        seen: set = set()
+        seen: set[Any] = set()
         expected = 0
         min_ts: int | None = None
         passes = 0
@@ -592,7 +595,7 @@ class PortalClient:
         todo.append((mid, hi, False))
         todo.append((lo, mid, False))
 
-    def _pages(self, endpoint: str, params: dict) -> Iterator[tuple[int, list]]:
+    def _pages(self, endpoint: str, params: dict[str, Any]) -> Iterator[tuple[int, list[Any]]]:
         """The pages of `endpoint`, in order. The next page is requested as soon as a page
         shows there is one, and travels while this one is kept and read (one request in
         flight at a time, as before; the portal works while the client does)."""
@@ -627,7 +630,7 @@ class PortalClient:
                 unwanted.set()
                 ahead.add_done_callback(lambda f: f.exception())
 
-    def _prefetcher(self):
+    def _prefetcher(self) -> ThreadPoolExecutor:
         if self._pool is None:
             from concurrent.futures import ThreadPoolExecutor
 
@@ -636,8 +639,8 @@ class PortalClient:
         return self._pool
 
     # ---------------------------------------------------------------- HTTP
-    def _send(self, method: str, endpoint: str, params: dict, *, json_body: Any = None,
-              headers: dict | None = None) -> tuple[int, Mapping[str, str], bytes]:
+    def _send(self, method: str, endpoint: str, params: dict[str, Any], *, json_body: Any = None,
+              headers: dict[str, Any] | None = None) -> tuple[int, Mapping[str, str], bytes]:
         """One request, redirects not followed, its body read within the caps."""
         self._throttle()
         started = time.monotonic()
@@ -654,7 +657,7 @@ class PortalClient:
         finally:
             resp.close()
 
-    def _read_body(self, resp: requests.Response, endpoint: str, params: dict,
+    def _read_body(self, resp: requests.Response, endpoint: str, params: dict[str, Any],
                    started: float) -> bytes:
         """The body, one network read at a time: past ``max_response_bytes`` a PortalError,
         past ``max_response_seconds`` (a body trickling in) a retryable timeout."""
@@ -681,7 +684,7 @@ class PortalClient:
             raise _Retryable(f"{type(e).__name__} while reading the body",
                              kind="bad_body") from e
 
-    def _too_large(self, endpoint: str, params: dict, what: str) -> PortalError:
+    def _too_large(self, endpoint: str, params: dict[str, Any], what: str) -> PortalError:
         return PortalError(
             f"{self._who}: {endpoint} {params} answered a body too large to read ({what}; "
             f"max_response_bytes={self.max_response_bytes}): lower page_size or raise the "
@@ -691,7 +694,7 @@ class PortalClient:
     def _authenticate(self) -> None:
         payload = {"username": self.username, "password": self._password}
 
-        def attempt() -> dict:
+        def attempt() -> dict[str, Any]:
             status, headers, content = self._send("POST", TOKEN, {}, json_body=payload)
             if status == 401:
                 raise PortalAuthError(
@@ -706,28 +709,28 @@ class PortalClient:
         body = self._with_retries(TOKEN, {}, attempt)
         self._token = body["session"]
 
-    def _call(self, endpoint: str, params: dict, *, page_no: int) -> dict:
+    def _call(self, endpoint: str, params: dict[str, Any], *, page_no: int) -> dict[str, Any]:
         status, content, body = self._receive(endpoint, params)
         self._kept(endpoint, params, page_no, status, content)
         return body
 
-    def _kept(self, endpoint: str, params: dict, page_no: int, status: int,
+    def _kept(self, endpoint: str, params: dict[str, Any], page_no: int, status: int,
               content: bytes) -> None:
         """A page received: counted and handed to ``on_page``, in page order."""
         self.stats["pages"] += 1
         if self.on_page is not None:
             self.on_page(endpoint, dict(params), page_no, status, content)
 
-    def _receive(self, endpoint: str, params: dict, *, unwanted: threading.Event | None = None
-                 ) -> tuple[int, bytes, dict]:
+    def _receive(self, endpoint: str, params: dict[str, Any], *, unwanted: threading.Event | None = None
+                 ) -> tuple[int, bytes, dict[str, Any]]:
         """One data request with its retries and re-authentication: (status, raw body,
         parsed body). One at a time (a page fetched ahead runs on the client's thread); no
         retry once `unwanted` is set."""
         with self._request_lock:
             return self._receive_unlocked(endpoint, params, unwanted)
 
-    def _receive_unlocked(self, endpoint: str, params: dict,
-                          unwanted: threading.Event | None) -> tuple[int, bytes, dict]:
+    def _receive_unlocked(self, endpoint: str, params: dict[str, Any],
+                          unwanted: threading.Event | None) -> tuple[int, bytes, dict[str, Any]]:
         reauths = 0
         while True:
             if self._token is None:
@@ -750,7 +753,7 @@ class PortalClient:
                 continue
             return status, content, body
 
-    def _get(self, endpoint: str, params: dict) -> tuple[tuple[int, bytes], dict]:
+    def _get(self, endpoint: str, params: dict[str, Any]) -> tuple[tuple[int, bytes], dict[str, Any]]:
         self._calls_with_token += 1
         status, headers, content = self._send(
             "GET", endpoint, params, headers={"Authorization": f"Bearer {self._token}"})
@@ -762,7 +765,7 @@ class PortalClient:
         return (status, content), body
 
     def _check(self, status: int, headers: Mapping[str, str], content: bytes, endpoint: str,
-               params: dict) -> dict:
+               params: dict[str, Any]) -> dict[str, Any]:
         if status in RETRY_STATUSES:
             retry_after = None
             if status == 429:
@@ -817,10 +820,10 @@ class PortalClient:
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
             return retry_after
-        delay = min(self.backoff_max, self.backoff_base * (2 ** attempt))
+        delay: float = min(self.backoff_max, self.backoff_base * (2 ** attempt))
         return delay * (0.5 + 0.5 * self._rng.random())
 
-    def _with_retries(self, endpoint: str, params: dict, fn: Callable[[], Any],
+    def _with_retries(self, endpoint: str, params: dict[str, Any], fn: Callable[[], Any],
                       unwanted: threading.Event | None = None) -> Any:
         attempt = 0
         while True:

@@ -11,20 +11,21 @@ from __future__ import annotations
 import json
 import sys
 from decimal import Decimal
+from typing import Any
 
 from msgspec.json import Decoder
 
 _fast = Decoder().decode
 
 
-def _int(literal: str):
+def _int(literal: str) -> int | Decimal:
     limit = sys.get_int_max_str_digits()
     if limit and len(literal.lstrip("-")) > limit:
         return Decimal(literal)
     return int(literal)
 
 
-def loads(data: str | bytes):
+def loads(data: str | bytes) -> Any:
     """`json.loads` for a portal body; raises ValueError as it does for text that is not JSON.
 
     msgspec reads the body first (2-3x faster): a strict RFC 8259 parser whose result, when it

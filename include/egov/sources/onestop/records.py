@@ -20,8 +20,10 @@ import re
 import reprlib
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -59,7 +61,7 @@ NULLED, CUT = "null", "cut"  # how a kept value was adjusted to fit its column
 
 # ----------------------------------------------------------------------------- scalar values
 
-def parse_portal_time(value) -> datetime | None:
+def parse_portal_time(value: Any) -> datetime | None:
     """`yyyyMMddHHmmss` local time → naive datetime; None or "" → None; else ValueError."""
     if value is None or value == "":
         return None
@@ -84,7 +86,7 @@ def format_portal_time(moment: datetime) -> str:
     return moment.strftime(PORTAL_TIME_FORMAT)
 
 
-def local_moment(value) -> datetime | None:
+def local_moment(value: Any) -> datetime | None:
     """An ISO timestamp (aware, or naive = this machine's time) or datetime → naive local
     time of Asia/Ho_Chi_Minh, the portals' clock; None when absent or unreadable."""
     if isinstance(value, str):
@@ -97,7 +99,7 @@ def local_moment(value) -> datetime | None:
     return value.astimezone(LOCAL_TZ).replace(tzinfo=None)
 
 
-def as_int(value) -> int | None:
+def as_int(value: Any) -> int | None:
     """An int or a digit string as int; anything else (bool, float, text, None) → None.
     A digit string beyond 64 bits reads as OUT_OF_RANGE (never as a small number)."""
     if isinstance(value, bool):
@@ -133,7 +135,7 @@ def _is_certification_cached(field_name: str) -> bool:
     return fold_text(field_name) == CERTIFICATION_FIELD
 
 
-def code_text(value) -> str | None:
+def code_text(value: Any) -> str | None:
     """A code as the contract has it: a string that is not blank (kept exactly), else None."""
     return value if isinstance(value, str) and value.strip() else None
 
@@ -144,7 +146,7 @@ _REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 4
 _REPR.maxlevel = 2
 
 
-def _short(value) -> str:
+def _short(value: Any) -> str:
     """A bounded repr, cheap even for a huge value (for `invalid:<value>` check texts)."""
     return _REPR.repr(value)
 
@@ -171,7 +173,7 @@ def bounded_code(code: str) -> tuple[str, bool]:
     return f"{head}~{_digest(code, _HASH_CHARS)}", True
 
 
-def code_key(value) -> str | None:
+def code_key(value: Any) -> str | None:
     """A code as the checks compare it and the warehouse stores it: `bounded_code` of a
     non-blank string (kept exactly when it fits), else None. Any text GX or a database sees
     is storable (GX hashes its frames as UTF-8)."""
@@ -179,7 +181,7 @@ def code_key(value) -> str | None:
     return None if code is None else bounded_code(code)[0]
 
 
-def _code_field(value, field: str, adjusted: list) -> str | None:
+def _code_field(value: Any, field: str, adjusted: list[tuple[str, str]]) -> str | None:
     """A kept code field: null when absent or blank; a non-string is stored null."""
     if value is None or value == "":
         return None
@@ -194,7 +196,7 @@ def _code_field(value, field: str, adjusted: list) -> str | None:
     return code
 
 
-def _text_field(value, field: str, limit: int, adjusted: list) -> str | None:
+def _text_field(value: Any, field: str, limit: int, adjusted: list[tuple[str, str]]) -> str | None:
     """A kept text field: a non-string is stored null; a string is cut to `limit` characters
     and stripped of unstorable characters."""
     if value is None:
@@ -209,7 +211,7 @@ def _text_field(value, field: str, limit: int, adjusted: list) -> str | None:
     return text
 
 
-def _small_int(value, field: str, adjusted: list) -> int | None:
+def _small_int(value: Any, field: str, adjusted: list[tuple[str, str]]) -> int | None:
     """A kept integer field (SmallInteger): not an integer, or beyond the column → null."""
     if value is None:
         return None
@@ -220,11 +222,11 @@ def _small_int(value, field: str, adjusted: list) -> int | None:
     return number
 
 
-def _flag(value) -> bool:
+def _flag(value: Any) -> bool:
     return as_int(value) == 1
 
 
-def _check_int(value, *, nullable: bool):
+def _check_int(value: Any, *, nullable: bool) -> str | None:
     """An integer field for the suite: its number as text, None when null is allowed,
     `invalid:<value>` otherwise (never in a value set)."""
     if value is None and nullable:
@@ -233,7 +235,7 @@ def _check_int(value, *, nullable: bool):
     return str(number) if number is not None else "invalid:" + _short(value)
 
 
-def _check_date(value):
+def _check_date(value: Any) -> tuple[str | None, bool | None, datetime | None]:
     """(check text, is a real time?, moment) of a date field. Missing (None, "") → all None;
     14 ASCII digits → the text, whether it is a real local time, the moment; anything else
     → `invalid:<value>` (never matches the format)."""
@@ -248,7 +250,7 @@ def _check_date(value):
     return "invalid:" + _short(value), None, None
 
 
-def _fees(items) -> tuple[bool, int, bool]:
+def _fees(items: Any) -> tuple[bool, int, bool]:
     """(every Gia valid, total, any Gia > 0) of DanhSachLePhi. A Gia must be a JSON integer in
     0..PRICE_MAX; an object item without one breaks the rule. A DanhSachLePhi that is not a
     list, or items that are not objects, carry no Gia: they break nothing and add nothing."""
@@ -267,7 +269,7 @@ def _fees(items) -> tuple[bool, int, bool]:
     return valid, total, positive
 
 
-def _has_electronic_result(items) -> bool:
+def _has_electronic_result(items: Any) -> bool:
     if not isinstance(items, list):
         return False
     for item in items:
@@ -277,7 +279,7 @@ def _has_electronic_result(items) -> bool:
     return False
 
 
-def applicant_hash(id_number, key: bytes | None) -> str | None:
+def applicant_hash(id_number: Any, key: bytes | None) -> str | None:
     """Keyed hash (HMAC-SHA256) of the applicant's ID number (a string or an integer); None
     without a key or a number."""
     if not key or id_number in (None, "") or isinstance(id_number, bool) \
@@ -289,11 +291,11 @@ def applicant_hash(id_number, key: bytes | None) -> str | None:
 
 # ----------------------------------------------------------------------------- keys
 
-def canonical_json(record) -> str:
+def canonical_json(record: Any) -> str:
     return json.dumps(record, ensure_ascii=False, sort_keys=True, default=str)
 
 
-def payload_json(record) -> str:
+def payload_json(record: Any) -> str:
     """The version as received, as JSON text any database stores (non-ASCII escaped only
     when it holds lone surrogates)."""
     text = canonical_json(record)
@@ -302,11 +304,11 @@ def payload_json(record) -> str:
     return json.dumps(record, ensure_ascii=True, sort_keys=True, default=str)
 
 
-def _hash_key(item) -> str:
+def _hash_key(item: Any) -> str:
     return "sha256:" + _digest(canonical_json(item))
 
 
-def record_key(record) -> str:
+def record_key(record: Any) -> str:
     """MaHoSo (trimmed, bounded as stored) when it is a non-blank string, else a stable hash of
     the whole item."""
     code = record.get("MaHoSo") if isinstance(record, dict) else None
@@ -317,7 +319,7 @@ def record_key(record) -> str:
     return _hash_key(record)
 
 
-def version_key(record) -> str:
+def version_key(record: Any) -> str:
     """NgayCapNhat as received ('' when missing), bounded: a value that does not fit
     quarantine_record.version_key is replaced by a hash of it."""
     value = record.get("NgayCapNhat") if isinstance(record, dict) else None
@@ -329,7 +331,7 @@ def version_key(record) -> str:
     return "sha256:" + _digest(text)
 
 
-def dedup_key(item) -> tuple[str, str]:
+def dedup_key(item: Any) -> tuple[str, str]:
     """What makes two received items the same version: (record key, version key); items
     without a usable MaHoSo cannot be matched to a record: ("", hash of the whole item)."""
     if isinstance(item, dict):
@@ -371,9 +373,9 @@ class RecordVersion:
     version_key: str
     requested_at: datetime | None
     updated_at: datetime | None
-    checks: tuple
-    row: dict | None
-    adjusted: tuple
+    checks: tuple[Any, ...]
+    row: dict[str, Any] | None
+    adjusted: tuple[Any, ...]
 
     @property
     def identity(self) -> tuple[str, str]:
@@ -384,7 +386,7 @@ class RecordVersion:
         """NgayCapNhat is more than FUTURE_TOLERANCE after the request that returned it."""
         return self.checks[_FUTURE_COLUMN] is False
 
-    def value(self, field: str):
+    def value(self, field: str) -> Any:
         """The field as received (None when absent or the item is not an object)."""
         return self.payload.get(field) if isinstance(self.payload, dict) else None
 
@@ -393,13 +395,13 @@ _FUTURE_COLUMN = RECORD_COLUMNS.index("NgayCapNhat__not_future")
 assert len(_NON_OBJECT_CHECKS) == len(RECORD_COLUMNS)
 
 
-def parse_version(item, requested_at: datetime | None = None) -> RecordVersion:
+def parse_version(item: Any, requested_at: datetime | None = None) -> RecordVersion:
     """One received item → its RecordVersion (never raises, whatever the item holds)."""
     if not isinstance(item, dict):
         return RecordVersion(item, _hash_key(item), "", requested_at, None, _NON_OBJECT_CHECKS,
                              None, ())
     get = item.get
-    adjusted: list = []
+    adjusted: list[tuple[str, str]] = []
 
     code = get("MaHoSo")
     code = code if isinstance(code, str) and code.strip() else None
@@ -440,8 +442,8 @@ def parse_version(item, requested_at: datetime | None = None) -> RecordVersion:
         True, key if code is not None else None, stored_unit,
         _check_int(get("TrangThaiHoSo"), nullable=False),
         _check_int(channel_value, nullable=True), fees_valid, *texts, *reals,
-        texts[0][:8] if received else None,  # the calendar day: yyyyMMdd of a real time
-        texts[1][:8] if due else None,
+        texts[0][:8] if received else None,  # type: ignore[index]  # the calendar day: yyyyMMdd of a real time
+        texts[1][:8] if due else None,  # type: ignore[index]  # (a moment has its text; no cast: hot path)
         not_future,
         code_key(procedure) or "",
         _check_int(get("LoaiDoiTuong"), nullable=True),
@@ -505,17 +507,17 @@ def newest_versions(versions: list[RecordVersion]) -> list[RecordVersion]:
     return list(newest.values())
 
 
-def dossier_row(record, *, portal_code: str, pii_key: bytes | None) -> dict:
+def dossier_row(record: Any, *, portal_code: str, pii_key: bytes | None) -> dict[str, Any]:
     """A record version (raw item or RecordVersion) → its fct_dossier row (no personal data
     in clear; the ID number only as its keyed hash)."""
     version = record if isinstance(record, RecordVersion) else parse_version(record)
-    return {"portal_code": portal_code, **version.row,
+    return {"portal_code": portal_code, **cast(dict[str, Any], version.row),
             "applicant_id_hash": applicant_hash(version.value("SoGiayToChuHoSo"), pii_key)}
 
 
-def adjustment_counts(versions) -> Counter:
+def adjustment_counts(versions: Iterable[RecordVersion]) -> Counter[tuple[str, str]]:
     """(field, "null" | "cut") → how many values of `versions` were adjusted to fit."""
-    counts: Counter = Counter()
+    counts: Counter[tuple[str, str]] = Counter()
     for version in versions:
         if version.adjusted:
             counts.update(version.adjusted)
@@ -524,21 +526,21 @@ def adjustment_counts(versions) -> Counter:
 
 # ----------------------------------------------------------------------------- units, catalogue
 
-def _note(adjusted: Counter | None, notes: list) -> None:
+def _note(adjusted: Counter[tuple[str, str]] | None, notes: list[tuple[str, str]]) -> None:
     if adjusted is not None and notes:
         adjusted.update(notes)
 
 
-def unit_rows(items, *, portal_code: str, adjusted: Counter | None = None) -> dict[str, dict]:
+def unit_rows(items: Any, *, portal_code: str, adjusted: Counter[tuple[str, str]] | None = None) -> dict[str, dict[str, Any]]:
     """`/api/donvi` items → dim_unit rows by stored code (the last item of a code wins).
     Items that are not objects or have no MaDonVi (a non-blank string) are skipped: the unit
     suite reports them."""
-    rows: dict[str, dict] = {}
+    rows: dict[str, dict[str, Any]] = {}
     for item in items:
         code = code_text(item.get("MaDonVi")) if isinstance(item, dict) else None
         if code is None:
             continue
-        notes: list = []
+        notes: list[tuple[str, str]] = []
         stored, cut = bounded_code(code)
         if cut:
             notes.append(("MaDonVi", CUT))
@@ -553,20 +555,20 @@ def unit_rows(items, *, portal_code: str, adjusted: Counter | None = None) -> di
     return rows
 
 
-def procedure_rows(items, *, portal_code: str, adjusted: Counter | None = None
-                   ) -> tuple[dict[str, dict], dict[tuple[str, str], dict]]:
+def procedure_rows(items: Any, *, portal_code: str, adjusted: Counter[tuple[str, str]] | None = None
+                   ) -> tuple[dict[str, dict[str, Any]], dict[tuple[str, str], dict[str, Any]]]:
     """`/api/tthc` items → (dim_procedure rows by stored code, procedure_unit rows by
     (procedure, unit)); the last item of a code wins. Items that are not objects or have no
     MaTTHC (a non-blank string) are skipped: the catalogue suite reports them.
     `MaDonViThucHien` given as one string is read as a one-item list; items of it that are
     not strings are dropped (noted as nulled)."""
-    rows: dict[str, dict] = {}
-    links: dict[tuple[str, str], dict] = {}
+    rows: dict[str, dict[str, Any]] = {}
+    links: dict[tuple[str, str], dict[str, Any]] = {}
     for item in items:
         code = code_text(item.get("MaTTHC")) if isinstance(item, dict) else None
         if code is None:
             continue
-        notes: list = []
+        notes: list[tuple[str, str]] = []
         stored, cut = bounded_code(code)
         if cut:
             notes.append(("MaTTHC", CUT))

@@ -8,8 +8,10 @@ prefix of a run's windows, so a failed window is read again by the next run.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ def plan_windows(watermark: datetime | None, *, full_refresh: bool, history_star
             for i, start in enumerate(bounds)]
 
 
-def committed_watermark(windows: list[dict], n_windows: int) -> datetime | None:
+def committed_watermark(windows: list[dict[str, Any]], n_windows: int) -> datetime | None:
     """The watermark a run's committed windows justify (`windows`: etl_extract_window rows):
     the newest NgayCapNhat seen in the committed prefix 0..k-1 of its windows.
 
@@ -88,7 +90,7 @@ def _merge_adjacent(done: list[tuple[datetime, datetime | None, int]], cap: int
     return merged
 
 
-def split_by_count(windows: list[Window], count, *, cap: int, now: datetime,
+def split_by_count(windows: list[Window], count: Callable[[datetime, datetime | None], int], *, cap: int, now: datetime,
                    max_windows: int = MAX_WINDOWS) -> tuple[list[Window], list[Window]]:
     """The windows cut until each holds at most `cap` record versions by `count(start, end)`
     (one portal request each; end None: open-ended): the fullest window is halved by time

@@ -29,7 +29,7 @@ def _run(connection) -> None:
         connection=connection,
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
-        on_version_apply=_views_out_of_the_way,
+        on_version_apply=_views_out_of_the_way,  # type: ignore[arg-type]  # alembic calls it by keyword
     )
     pending = _pending(connection)
     with context.begin_transaction():
