@@ -1,0 +1,1 @@
+"""The systems the pipeline reads: one package per source."""
