@@ -12,6 +12,7 @@ from datetime import date, datetime
 from sqlalchemy import and_, delete, func, select
 
 from egov.periods import Period
+from egov.safe_errors import WarehouseWriteError, db_error_summary
 from egov.warehouse.schema import (
     dvcqg_department,
     dvcqg_metric,
@@ -20,12 +21,9 @@ from egov.warehouse.schema import (
     dvcqg_score,
     dvcqg_score_history,
 )
-from egov.warehouse.upsert import execute_rows, upsert
+from egov.warehouse.upsert import upsert
 
-from .records import METRIC_COLUMNS, SCORE_COLUMNS, GroupRows
-
-_SCORE_ROW = (*SCORE_COLUMNS, "score_check")
-_METRIC_ROW = (*METRIC_COLUMNS, "score_check")
+from .records import GroupRows
 
 
 @dataclass
@@ -71,20 +69,61 @@ def record_read(conn, outcome: ReadOutcome) -> None:
                                           "read_at"])
 
 
-def _rows(outcome: ReadOutcome, groups: list[GroupRows], kind: str) -> list[dict]:
-    common = {"root_department_id": outcome.root_department_id,
+def _common(outcome: ReadOutcome, sqlite: bool) -> dict:
+    values = {"root_department_id": outcome.root_department_id,
               "period_type": outcome.period.period_type, "period_start": outcome.period.start,
               "province_code": outcome.province_code, "provisional": outcome.provisional,
               "read_at": outcome.read_at}
-    columns = _SCORE_ROW if kind == "score" else _METRIC_ROW
+    if sqlite:  # the values SQLAlchemy's SQLite types store (egov.warehouse.schema)
+        values.update(period_start=outcome.period.start.isoformat(),
+                      provisional=int(outcome.provisional),
+                      read_at=outcome.read_at.strftime("%Y-%m-%d %H:%M:%S.%f"))
+    return values
+
+
+def _rows(outcome: ReadOutcome, groups: list[GroupRows], table, sqlite: bool) -> list[tuple]:
+    """Rows of `table`'s columns, in its order, as tuples (the bulk paths take them)."""
+    common = _common(outcome, sqlite)
+    names = [c.name for c in table.columns]
+    fixed = [(i, common[n]) for i, n in enumerate(names) if n in common]
+    own = [(i, n) for i, n in enumerate(names) if n not in common]
     out = []
     for group in groups:
-        for row in (group.scores if kind == "score" else group.metrics):
-            values = {c: row.get(c) for c in columns}
-            if kind == "score":
-                values["unit_code"] = row.get("unit_code")
-            out.append({**common, **values})
+        for row in (group.scores if table is dvcqg_score_history else group.metrics):
+            values = [None] * len(names)
+            for i, value in fixed:
+                values[i] = value
+            for i, name in own:
+                values[i] = row.get(name)
+            out.append(tuple(values))
     return out
+
+
+def _bulk_insert(conn, table, rows: list[tuple]) -> None:
+    """Insert tuples in the table's column order: COPY on PostgreSQL, the driver's
+    executemany on SQLite (no per-row processing: values are already stored forms)."""
+    if not rows:
+        return
+    names = [c.name for c in table.columns]
+    try:
+        if conn.dialect.name == "postgresql":  # the rows' key was deleted first: plain COPY
+            import io
+
+            from egov.warehouse.pgcopy import copy_text
+
+            buffer = io.StringIO("".join("\t".join(map(copy_text, row)) + "\n"
+                                         for row in rows))
+            with conn.connection.dbapi_connection.cursor() as cursor:
+                cursor.copy_expert(f"COPY {table.name} ({', '.join(names)}) FROM STDIN",
+                                   buffer)
+            return
+        conn.exec_driver_sql(f"INSERT INTO {table.name} ({', '.join(names)}) "
+                             f"VALUES ({', '.join('?' * len(names))})", rows)
+    except Exception as exc:  # noqa: BLE001 - re-raised without the rows' values
+        error = WarehouseWriteError(f"writing {table.name} failed: {db_error_summary(exc)}")
+    else:
+        return
+    raise error from None
 
 
 def load_read(conn, outcome: ReadOutcome, groups: list[GroupRows]) -> bool:
@@ -94,21 +133,22 @@ def load_read(conn, outcome: ReadOutcome, groups: list[GroupRows]) -> bool:
     record_read(conn, outcome)
     if not outcome.complete:
         return False
-    scores = _rows(outcome, groups, "score")
-    metrics = _rows(outcome, groups, "metric")
-    for table, rows in ((dvcqg_score_history, scores), (dvcqg_metric_history, metrics)):
+    sqlite = conn.dialect.name == "sqlite"
+    for table in (dvcqg_score_history, dvcqg_metric_history):
         conn.execute(delete(table).where(_key(table, outcome), table.c.read_at == outcome.read_at))
-        execute_rows(conn, table.insert(), rows, table=table,
-                     keys=("department_id", "group_code"))
+        _bulk_insert(conn, table, _rows(outcome, groups, table, sqlite))
     current = conn.execute(select(func.max(dvcqg_score.c.read_at))
                            .where(_key(dvcqg_score, outcome))).scalar()
     if current is not None and current > outcome.read_at:
         return False  # a newer complete read is current: this one stays in history
-    for table, rows in ((dvcqg_score, scores), (dvcqg_metric, metrics)):
+    for table, history in ((dvcqg_score, dvcqg_score_history),
+                           (dvcqg_metric, dvcqg_metric_history)):
         conn.execute(delete(table).where(_key(table, outcome)))
-        execute_rows(conn, table.insert(), rows, table=table,
-                     keys=("department_id", "group_code"))
-    _departments(conn, outcome, scores)
+        names = [c.name for c in table.columns]  # set-based: the history rows just written
+        conn.execute(table.insert().from_select(
+            names, select(*[history.c[n] for n in names])
+            .where(_key(history, outcome), history.c.read_at == outcome.read_at)))
+    _departments(conn, outcome, [r for g in groups for r in g.scores])
     return True
 
 
