@@ -180,7 +180,11 @@ def _parse_row(group: Group, row: Any, department_id: str | None, where: str,
         elif key in _SCORE_FIELDS or key in _MAX_FIELDS:
             score.extra[key] = value  # both spellings given: the first is the score
         elif key == "metrics" and group.shape == OVERVIEW:
-            metric_rows.extend(_parse_metrics(group, value, dep, f"{where}.metrics", out))
+            if isinstance(value, list):
+                metric_rows.extend(_parse_metrics(group, value, dep, out))
+            elif value is not None:
+                score.issues.append(f"metrics: a {type(value).__name__}, not a list")
+                score.extra[key] = value
         elif key in counts or _is_number(value):
             if key not in counts:
                 out.new_fields.add(f"{group.code}.{key}")
@@ -201,19 +205,16 @@ def _parse_row(group: Group, row: Any, department_id: str | None, where: str,
     out.metrics.extend(metric_rows)
 
 
-def _parse_metrics(group: Group, items: Any, dep: str, where: str,
-                   out: GroupRows) -> list[dict]:
-    if items is None:
-        return []
-    if not isinstance(items, list):
-        raise ParseError(f"{where}: a {type(items).__name__}, not a list")
+def _parse_metrics(group: Group, items: list, dep: str, out: GroupRows) -> list[dict]:
     known = KNOWN_METRICS.get(group.code, frozenset())
     rows: list[dict] = []
     seen: dict[str, int] = {}
     for i, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise ParseError(f"{where}[{i}]: a {type(item).__name__}, not a JSON object")
         metric = _Row(out)
+        if not isinstance(item, dict):  # kept as it came, under a code of its position
+            metric.issues.append(f"metric: a {type(item).__name__}, not a JSON object")
+            metric.extra["metric"] = item
+            item = {}
         code = item.get("code")
         if not isinstance(code, str) or not code.strip():
             metric.issues.append(f"code: absent or not text ({type(code).__name__})")
