@@ -1,0 +1,201 @@
+"""The index's reads into the warehouse (SQLite and PostgreSQL): a complete read becomes the
+current figures with every value as recorded; reloading a read changes nothing; a partial or
+failed read (5xx, 403/429, an envelope code, a body that is not JSON, a row without its key)
+is recorded with its reason and never replaces the last complete read; 403/429 stop that
+province only."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from egov.sources.dvcqg.client import DvcqgClient
+from egov.sources.dvcqg.run import read_province
+from egov.warehouse.schema import (
+    dvcqg_department,
+    dvcqg_metric,
+    dvcqg_metric_history,
+    dvcqg_read,
+    dvcqg_score,
+    dvcqg_score_history,
+)
+from tests.dvcqg_replay import RECORDED_ROOT, ReplayServer, recorded
+
+OTHER_ROOT = "019d2be3-0000-7000-8000-00000000a0a0"
+PROVINCE = {"code": "phu-tho", "name": "Phú Thọ", "conn_id": "dvcqg_portal",
+            "root_department_id": RECORDED_ROOT}
+OTHER = {"code": "other", "name": "Other", "conn_id": "dvcqg_portal",
+         "root_department_id": OTHER_ROOT}
+YEAR = [{"period": "2026", "provisional": True}]
+
+
+@pytest.fixture
+def server():
+    with ReplayServer() as srv:
+        yield srv
+
+
+def _read(server, engine, province=PROVINCE, periods=YEAR, tmp=None, run_id="test__1"):
+    client = DvcqgClient(server.base_url, province_code=province["code"], pause=0,
+                         backoff_base=0.001, max_retries=2)
+    return read_province(province, periods, as_of="2026-09-25", run_id=run_id, engine=engine,
+                         client=client, raw_root=str(tmp))
+
+
+def _count(engine, table, **where):
+    query = select(func.count()).select_from(table)
+    for k, v in where.items():
+        query = query.where(table.c[k] == v)
+    with engine.connect() as conn:
+        return conn.execute(query).scalar()
+
+
+def test_a_complete_read_is_stored_exactly_and_reloading_changes_nothing(
+        warehouse, server, tmp_path):
+    [result] = _read(server, warehouse, tmp=tmp_path)
+    assert result["complete"] and result["current"] and result["score_warnings"] == 0
+    assert _count(warehouse, dvcqg_score) == 6 * 164
+    with warehouse.connect() as conn:
+        scores = {(r.department_id, r.group_code): r for r in conn.execute(select(dvcqg_score))}
+        metrics = {(r.department_id, r.group_code, r.metric_code): r
+                   for r in conn.execute(select(dvcqg_metric))}
+        [read] = conn.execute(select(dvcqg_read)).all()
+    assert read.complete and read.provisional and read.reason is None
+    assert read.period_type == "year" and read.period_start == date(2026, 1, 1)
+    assert read.groups_read.split(",") == ["transparency", "satisfaction", "digitized",
+                                           "progress", "online_service", "online_payment"]
+    # every recorded number and null, through the warehouse
+    bodies = recorded()
+    data = json.loads(bodies["evaluation/dossier-digitized"])["data"]
+    for row in [data["overview"]] + data["evaluation"]:
+        for m in row["metrics"]:
+            stored = metrics[(row["departmentId"], "digitized", m["code"])]
+            for field, column in (("numerator", "numerator"), ("denominator", "denominator"),
+                                  ("ratio", "ratio"), ("score", "score"),
+                                  ("maxScore", "max_score")):
+                assert getattr(stored, column) == m[field] if m[field] is not None \
+                    else getattr(stored, column) is None, (row["departmentId"], m["code"])
+    progress = json.loads(bodies["evaluation/dvc-progress-tree"])["data"]
+    child = progress["children"][7]
+    assert scores[(child["departmentId"], "progress")].score == child["score"]
+    assert metrics[(child["departmentId"], "progress", "avgProcessingDays")].numerator == \
+        child["avgProcessingDays"]
+    assert scores[(RECORDED_ROOT, "online_payment")].score == 6.67
+    assert sum(scores[(RECORDED_ROOT, g)].score for g in
+               ("transparency", "satisfaction", "digitized", "progress", "online_service",
+                "online_payment")) == pytest.approx(61.89)
+    sync = metrics[(RECORDED_ROOT, "transparency", "DOSSIER_SYNC")]
+    assert sync.data_quality_status == "TEMP_NATIONAL_REPORT_DENOMINATOR"
+    assert _count(warehouse, dvcqg_department) == 164
+    # the raw zone holds each response with its request and SHA-256
+    manifest = json.loads(open(result["manifest"], encoding="utf-8").read())
+    assert len(manifest["responses"]) == 6 and manifest["complete"]
+    import hashlib
+
+    from egov.sources.dvcqg.raw import read_response
+
+    for entry in manifest["responses"]:
+        content = read_response(tmp_path / "_dvcqg" / "phu-tho" / "2026" / "test__1", entry)
+        assert hashlib.sha256(content).hexdigest() == entry["sha256"]
+        assert content == bodies[entry["path"].split("/reporting/")[1]]
+    # the same read loaded again (a retried load) changes nothing
+    from egov.periods import period_containing
+    from egov.sources.dvcqg.groups import GROUPS
+    from egov.sources.dvcqg.load import ReadOutcome, load_read
+    from egov.sources.dvcqg.records import parse_group
+    from egov.sources.dvcqg.scores import check
+
+    groups = []
+    for g in GROUPS:
+        rows = parse_group(g, [json.loads(bodies[g.path])["data"]], RECORDED_ROOT)
+        check(rows)
+        groups.append(rows)
+    from datetime import datetime
+
+    outcome = ReadOutcome("phu-tho", RECORDED_ROOT, period_containing("year", date(2026, 1, 1)),
+                          datetime.fromisoformat(result["read_at"]), True, True,
+                          as_of=date(2026, 9, 25))
+    before = _count(warehouse, dvcqg_metric_history)
+    with warehouse.begin() as conn:
+        assert load_read(conn, outcome, groups)
+    assert _count(warehouse, dvcqg_read) == 1
+    assert _count(warehouse, dvcqg_metric_history) == before == _count(warehouse, dvcqg_metric)
+
+
+@pytest.mark.parametrize("failure", ["5xx", "403", "429", "envelope", "not_json", "no_key"])
+def test_a_failed_read_is_recorded_and_never_replaces_the_complete_one(
+        warehouse, server, tmp_path, failure):
+    _read(server, warehouse, tmp=tmp_path, run_id="first")
+    with warehouse.connect() as conn:
+        before = sorted(map(tuple, conn.execute(select(dvcqg_score)).all()))
+    key = (RECORDED_ROOT, "evaluation/dvc-progress-tree")
+    no_key = json.loads(recorded()["evaluation/dvc-progress-tree"])
+    no_key["data"]["children"][3]["departmentId"] = None
+    answers = {"5xx": [(503, b"")] * 5, "403": [(403, b"")], "429": [(429, b"")],
+               "envelope": [(201, b'{"code": "ERROR", "data": null, "message": "loi"}')],
+               "not_json": [(201, b"<html>")] * 5,
+               "no_key": [(201, json.dumps(no_key).encode())]}[failure]
+    server.script[key] = list(answers)
+    periods = YEAR + [{"period": "2026-Q3", "provisional": True}]
+    results = _read(server, warehouse, periods=periods, tmp=tmp_path, run_id="second")
+    failed = results[0]
+    assert not failed["complete"] and failed["reason"].startswith("progress: ")
+    with warehouse.connect() as conn:
+        after = sorted(map(tuple, conn.execute(select(dvcqg_score)
+                                               .where(dvcqg_score.c.period_type == "year"))
+                           .all()))
+        reads = conn.execute(select(dvcqg_read).order_by(dvcqg_read.c.read_at)).all()
+    assert after == before  # the last complete read stays current
+    assert [r.complete for r in reads[:2]] == [True, False]
+    assert reads[1].groups_read == "transparency,satisfaction,digitized"
+    if failure in ("403", "429"):  # no retry; the province's next period is not read
+        assert reads[1].http_status == int(failure)
+        assert not results[1]["complete"] and "not read" in results[1]["reason"]
+        assert f"HTTP {failure}" in results[1]["reason"]
+    else:  # the next period is read
+        assert results[1]["complete"]
+    assert _count(warehouse, dvcqg_score_history) == 6 * 164 * (1 + results[1]["complete"])
+
+
+def test_a_blocked_province_does_not_stop_the_others(warehouse, server, tmp_path):
+    server.script[(OTHER_ROOT, "evaluation/transparency")] = [(429, b"")]
+    blocked = _read(server, warehouse, province=OTHER, tmp=tmp_path)
+    fine = _read(server, warehouse, tmp=tmp_path)
+    assert not blocked[0]["complete"] and "HTTP 429" in blocked[0]["reason"]
+    assert fine[0]["complete"]
+    assert _count(warehouse, dvcqg_score, root_department_id=RECORDED_ROOT) == 6 * 164
+    assert _count(warehouse, dvcqg_score, root_department_id=OTHER_ROOT) == 0
+    assert len([r for r in server.requests if r[1].get("rootDepartmentId") == OTHER_ROOT]) == 1
+
+
+def test_an_older_complete_read_never_replaces_a_newer_one(warehouse, tmp_path):
+    from datetime import datetime, timedelta
+
+    from egov.periods import period_containing
+    from egov.sources.dvcqg.groups import GROUPS
+    from egov.sources.dvcqg.load import ReadOutcome, load_read
+    from egov.sources.dvcqg.records import parse_group
+
+    bodies = recorded()
+    groups = [parse_group(g, [json.loads(bodies[g.path])["data"]], RECORDED_ROOT)
+              for g in GROUPS]
+    year = period_containing("year", date(2026, 1, 1))
+    newer = datetime(2026, 9, 26, 2, 0)
+    with warehouse.begin() as conn:
+        assert load_read(conn, ReadOutcome("phu-tho", RECORDED_ROOT, year, newer, False, True),
+                         groups)
+    changed = [parse_group(g, [json.loads(bodies[g.path])["data"]], RECORDED_ROOT)
+               for g in GROUPS]
+    for g in changed:
+        for row in g.scores:
+            row["score"] = 0.0
+    with warehouse.begin() as conn:
+        assert not load_read(conn, ReadOutcome("phu-tho", RECORDED_ROOT, year,
+                                               newer - timedelta(hours=1), True, True), changed)
+    with warehouse.connect() as conn:
+        assert conn.execute(select(func.max(dvcqg_score.c.read_at))).scalar() == newer
+        assert conn.execute(select(func.sum(dvcqg_score.c.score))).scalar() > 0
+    assert _count(warehouse, dvcqg_score_history) == 2 * 6 * 164  # both kept in history
