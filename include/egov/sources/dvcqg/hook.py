@@ -62,7 +62,13 @@ class DvcqgHook(BaseHook):
         return base_url, options
 
     def get_conn(self) -> DvcqgClient:
-        base_url, options = self.base_url_and_options()
+        """The client: settings (EGOV_DVCQG_PAUSE_SECONDS, EGOV_DVCQG_MAX_PAGES), then the
+        connection's extra, then the hook's own options, each over the one before."""
+        from egov.sources.dvcqg.config import max_pages, pause_seconds
+
+        base_url, extra = self.base_url_and_options()
+        options: dict[str, Any] = {"pause": pause_seconds(), "max_pages": max_pages()}
+        options.update(extra)
         options.update(self.client_options)
         try:
             return DvcqgClient(base_url, province_code=self.province_code,
