@@ -199,3 +199,45 @@ def test_an_older_complete_read_never_replaces_a_newer_one(warehouse, tmp_path):
         assert conn.execute(select(func.max(dvcqg_score.c.read_at))).scalar() == newer
         assert conn.execute(select(func.sum(dvcqg_score.c.score))).scalar() > 0
     assert _count(warehouse, dvcqg_score_history) == 2 * 6 * 164  # both kept in history
+
+
+def test_plan_reads_the_runs_periods_and_provisional_ones_until_final(
+        warehouse, monkeypatch, tmp_path):
+    """As of 2026-09-25: 2026-08, Q3 and 2026 (provisional); July, read only while it was
+    provisional and now final (closed > 45 days), is read once more, as final."""
+    from datetime import datetime
+
+    from egov.periods import period_containing
+    from egov.settings import ConfigError
+    from egov.sources.dvcqg.load import ReadOutcome, record_read
+    from egov.sources.dvcqg.run import plan_jobs
+
+    monkeypatch.setenv("AIRFLOW_CONN_EGOV_WAREHOUSE",
+                       warehouse.url.render_as_string(hide_password=False))
+    provinces = tmp_path / "p.yaml"
+    provinces.write_text(f"provinces:\n  - {{code: phu-tho, conn_id: c, root_department_id: "
+                         f"{RECORDED_ROOT}}}\n", encoding="utf-8")
+    monkeypatch.setenv("EGOV_DVCQG_FILE", str(provinces))
+    july = period_containing("month", date(2026, 7, 1))
+    june = period_containing("month", date(2026, 6, 1))
+    with warehouse.begin() as conn:
+        record_read(conn, ReadOutcome("phu-tho", RECORDED_ROOT, july, datetime(2026, 8, 2),
+                                      True, True))
+        record_read(conn, ReadOutcome("phu-tho", RECORDED_ROOT, june, datetime(2026, 7, 2),
+                                      True, True))
+        record_read(conn, ReadOutcome("phu-tho", RECORDED_ROOT, june, datetime(2026, 8, 20),
+                                      False, True))  # June was read final: settled
+    [job] = plan_jobs(params={}, logical_date=datetime(2026, 9, 26))
+    assert job["as_of"] == "2026-09-25"
+    assert job["periods"] == [{"period": "2026-08", "provisional": True},
+                              {"period": "2026-Q3", "provisional": True},
+                              {"period": "2026", "provisional": True},
+                              {"period": "2026-07", "provisional": False}]
+    [job] = plan_jobs(params={"periods": ["2025", "2026-Q1"]},
+                      logical_date=datetime(2026, 9, 26))
+    assert job["periods"] == [{"period": "2025", "provisional": False},
+                              {"period": "2026-Q1", "provisional": False}]
+    with pytest.raises(ConfigError, match="params.periods: month 2026-09 is not over"):
+        plan_jobs(params={"periods": ["2026-09"]}, logical_date=datetime(2026, 9, 26))
+    with pytest.raises(ConfigError, match="params.provinces"):
+        plan_jobs(params={"provinces": ["nowhere"]}, logical_date=datetime(2026, 9, 26))
