@@ -241,3 +241,29 @@ def test_plan_reads_the_runs_periods_and_provisional_ones_until_final(
         plan_jobs(params={"periods": ["2026-09"]}, logical_date=datetime(2026, 9, 26))
     with pytest.raises(ConfigError, match="params.provinces"):
         plan_jobs(params={"provinces": ["nowhere"]}, logical_date=datetime(2026, 9, 26))
+
+
+def test_every_query_of_the_operators_doc_runs_and_answers(warehouse, server, tmp_path):
+    import re
+
+    from sqlalchemy import text
+
+    from tests.e2e_support import REPO
+
+    _read(server, warehouse, tmp=tmp_path)
+    server.script[(RECORDED_ROOT, "evaluation/transparency")] = [(403, b"")]
+    _read(server, warehouse, periods=[{"period": "2026-08", "provisional": True}],
+          tmp=tmp_path, run_id="test__2")
+    doc = (REPO / "docs" / "dvcqg.md").read_text(encoding="utf-8")
+    queries = re.findall(r"```sql\n(.*?)```", doc, flags=re.S)
+    assert len(queries) == 3
+    answers = []
+    with warehouse.connect() as conn:
+        for q in queries:
+            rows = conn.execute(text(q.strip().rstrip(";"))).mappings().all()
+            assert rows, q
+            answers.append(rows)
+    [total] = answers[0]
+    assert total["total"] == pytest.approx(61.89) and total["max_total"] == 100
+    assert len(answers[1]) == 163 and answers[1][0]["total"] <= answers[1][-1]["total"]
+    assert answers[2][0]["http_status"] == 403 and "HTTP 403" in answers[2][0]["reason"]
