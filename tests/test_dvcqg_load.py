@@ -267,3 +267,43 @@ def test_every_query_of_the_operators_doc_runs_and_answers(warehouse, server, tm
     assert total["total"] == pytest.approx(61.89) and total["max_total"] == 100
     assert len(answers[1]) == 163 and answers[1][0]["total"] <= answers[1][-1]["total"]
     assert answers[2][0]["http_status"] == 403 and "HTTP 403" in answers[2][0]["reason"]
+
+
+def test_the_index_indicators_from_the_recorded_read(warehouse, server, tmp_path):
+    from egov.sources.dvcqg.indicators import IndicatorError, meets, parse_indicator, values
+
+    _read(server, warehouse, tmp=tmp_path)
+    key = {"root_department_id": RECORDED_ROOT, "period_type": "year",
+           "period_start": date(2026, 1, 1)}
+    with warehouse.connect() as conn:
+        def one(code, dep=RECORDED_ROOT):
+            [v] = values(conn, code, department_id=dep, **key)
+            return v
+
+        total = one("dvcqg:score")
+        assert (total.value, total.max_value, total.unit) == (pytest.approx(61.89), 100,
+                                                              "points")
+        assert one("dvcqg:score:progress").value == 17.68
+        p = one("dvcqg:progress")
+        assert (p.numerator, p.denominator) == (528684, 597918)
+        assert p.value == pytest.approx(100 * 528684 / 597918)
+        o = one("dvcqg:online_dossiers")
+        assert (o.numerator, o.denominator) == (589496, 597894)
+        pay = one("dvcqg:online_payment")
+        assert (pay.numerator, pay.denominator) == (309542, 358625)
+        on_time = one("dvcqg:PUBLISH_ON_TIME")
+        assert (on_time.numerator, on_time.denominator, on_time.value) == (0, 89, 0.0)
+        copy_ = one("dvcqg:ELECTRONIC_CERTIFIED_COPY")  # no counts: the portal's ratio
+        assert copy_.numerator is None and copy_.value is not None
+        units = values(conn, "dvcqg:score", **key)
+        assert len(units) == 164 and all(v.max_value == 100 for v in units)
+        # children of the online-service tree carry no counts: no value, not 0
+        assert [v.department_id for v in values(conn, "dvcqg:online_dossiers", **key)] == \
+            [RECORDED_ROOT]
+    assert meets(61.89, ">=", 80) is False and meets(81, ">=", 80) is True
+    assert meets(None, ">=", 80) is None
+    for bad in ("score", "dvcqg:score:nothing", "dvcqg:", "dvcqg:1abc", None):
+        with pytest.raises(IndicatorError):
+            parse_indicator(bad)
+    assert parse_indicator("dvcqg:score:digitized").unit == "points"
+    assert parse_indicator("dvcqg:REUSED_DIGITIZED_DATA").unit == "percent"
