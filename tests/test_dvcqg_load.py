@@ -38,10 +38,11 @@ def server():
         yield srv
 
 
-def _read(server, engine, province=PROVINCE, periods=YEAR, tmp=None, run_id="test__1"):
+def _read(server, engine, province=PROVINCE, periods=YEAR, tmp=None, run_id="test__1",
+          as_of="2026-09-25"):
     client = DvcqgClient(server.base_url, province_code=province["code"], pause=0,
                          backoff_base=0.001, max_retries=2)
-    return read_province(province, periods, as_of="2026-09-25", run_id=run_id, engine=engine,
+    return read_province(province, periods, as_of=as_of, run_id=run_id, engine=engine,
                          client=client, raw_root=str(tmp))
 
 
@@ -307,3 +308,39 @@ def test_the_index_indicators_from_the_recorded_read(warehouse, server, tmp_path
             parse_indicator(bad)
     assert parse_indicator("dvcqg:score:digitized").unit == "points"
     assert parse_indicator("dvcqg:REUSED_DIGITIZED_DATA").unit == "percent"
+
+
+def test_a_department_renamed_or_gone(warehouse, server, tmp_path):
+    """A renamed department keeps its key with its new name; one gone from the answer leaves
+    the current figures (its earlier ones stay in history) and keeps its last-seen day."""
+    from egov.sources.dvcqg.groups import GROUPS
+
+    _read(server, warehouse, tmp=tmp_path, as_of="2026-09-25")
+    bodies = recorded()
+    renamed_id = json.loads(bodies["evaluation/transparency"])["data"]["evaluation"][0][
+        "departmentId"]
+    gone_id = json.loads(bodies["evaluation/transparency"])["data"]["evaluation"][1][
+        "departmentId"]
+    for g in GROUPS:
+        data = json.loads(bodies[g.path])
+        rows = data["data"]["evaluation" if "evaluation" in data["data"] else "children"]
+        rows[0]["departmentName"] = "Văn phòng UBND tỉnh (tên mới)"
+        del rows[1]
+        server.script[(RECORDED_ROOT, g.path)] = [(201, json.dumps(data).encode())]
+    [result] = _read(server, warehouse, tmp=tmp_path, run_id="test__2", as_of="2026-09-26")
+    assert result["complete"]
+    with warehouse.connect() as conn:
+        names = {r.department_name for r in conn.execute(
+            select(dvcqg_score.c.department_name)
+            .where(dvcqg_score.c.department_id == renamed_id))}
+        deps = {r.department_id: r for r in conn.execute(select(dvcqg_department))}
+        gone_history = conn.execute(select(func.count()).select_from(dvcqg_score_history)
+                                    .where(dvcqg_score_history.c.department_id == gone_id)
+                                    ).scalar()
+    assert names == {"Văn phòng UBND tỉnh (tên mới)"}
+    assert _count(warehouse, dvcqg_score, department_id=gone_id) == 0
+    assert gone_history == 6
+    assert deps[renamed_id].department_name == "Văn phòng UBND tỉnh (tên mới)"
+    assert (deps[renamed_id].first_seen, deps[renamed_id].last_seen) == (date(2026, 9, 25),
+                                                                         date(2026, 9, 26))
+    assert deps[gone_id].last_seen == date(2026, 9, 25)

@@ -120,7 +120,7 @@ class DvcqgClient:
         if not (isinstance(max_pages, int) and max_pages >= 1):
             raise ValueError(f"max_pages must be >= 1, got {max_pages!r}")
         if not str(base_url).startswith(("http://", "https://")):
-            raise ValueError(f"base URL must start with http:// or https://, got {base_url!r}")
+            raise ValueError("the base URL must start with http:// or https://")
         import requests
 
         self.base_url = str(base_url).rstrip("/")
