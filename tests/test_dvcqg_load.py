@@ -126,7 +126,15 @@ def test_a_complete_read_is_stored_exactly_and_reloading_changes_nothing(
     assert _count(warehouse, dvcqg_metric_history) == before == _count(warehouse, dvcqg_metric)
 
 
-@pytest.mark.parametrize("failure", ["5xx", "403", "429", "envelope", "not_json", "no_key"])
+def _endless(body):
+    data = {"parent": {}, "children": [], "pagination": {
+        "total": 10**7, "currentPage": body["currentPage"], "pageSize": 100,
+        "totalPages": 10**5}}
+    return 201, json.dumps({"code": "OK", "data": data, "message": "OK"}).encode()
+
+
+@pytest.mark.parametrize("failure", ["5xx", "403", "429", "envelope", "not_json", "no_key",
+                                     "never_ends"])
 def test_a_failed_read_is_recorded_and_never_replaces_the_complete_one(
         warehouse, server, tmp_path, failure):
     _read(server, warehouse, tmp=tmp_path, run_id="first")
@@ -138,7 +146,8 @@ def test_a_failed_read_is_recorded_and_never_replaces_the_complete_one(
     answers = {"5xx": [(503, b"")] * 5, "403": [(403, b"")], "429": [(429, b"")],
                "envelope": [(201, b'{"code": "ERROR", "data": null, "message": "loi"}')],
                "not_json": [(201, b"<html>")] * 5,
-               "no_key": [(201, json.dumps(no_key).encode())]}[failure]
+               "no_key": [(201, json.dumps(no_key).encode())],
+               "never_ends": [_endless] * 60}[failure]
     server.script[key] = list(answers)
     periods = YEAR + [{"period": "2026-Q3", "provisional": True}]
     results = _read(server, warehouse, periods=periods, tmp=tmp_path, run_id="second")
@@ -344,3 +353,35 @@ def test_a_department_renamed_or_gone(warehouse, server, tmp_path):
     assert (deps[renamed_id].first_seen, deps[renamed_id].last_seen) == (date(2026, 9, 25),
                                                                          date(2026, 9, 26))
     assert deps[gone_id].last_seen == date(2026, 9, 25)
+
+
+def test_odd_values_in_any_field_are_stored_on_both_warehouses(warehouse, server, tmp_path):
+    """Text where numbers go, numbers where text goes, NUL and lone surrogates, huge numbers,
+    lists and objects, unknown fields and metrics: a complete read, every value stored."""
+    odd = ["x\x00y", "\ud800", 10**40, [1, {"a": None}], {"k": "v"}, True, "12.5", -0.0,
+           1e300, "", "  "]
+    bodies = recorded()
+    for path in ("evaluation/transparency", "evaluation/dvc-progress-tree"):
+        data = json.loads(bodies[path])
+        rows = data["data"]["evaluation" if "evaluation" in data["data"] else "children"]
+        for i, row in enumerate(rows[:40]):
+            for j, field in enumerate([k for k in row if k != "departmentId"]):
+                row[field] = odd[(i + j) % len(odd)]
+            row["brandNewField"] = odd[i % len(odd)]
+            row["brandNewCount"] = i
+            if isinstance(row.get("metrics"), list):
+                row["metrics"].append({"code": "NEW_\x00CODE", "numerator": "7",
+                                       "name": "\udfff", "surprise": odd[i % len(odd)]})
+        text = json.dumps(data)  # \u escapes: the portal may send them
+        server.script[(RECORDED_ROOT, path)] = [(201, text.encode())]
+    [result] = _read(server, warehouse, tmp=tmp_path)
+    assert result["complete"], result["reason"]
+    with warehouse.connect() as conn:
+        issues = conn.execute(select(func.count()).select_from(dvcqg_score)
+                              .where(dvcqg_score.c.issues.is_not(None))).scalar()
+        [read] = conn.execute(select(dvcqg_read)).all()
+        stored = conn.execute(select(dvcqg_metric.c.numerator, dvcqg_metric.c.extra)
+                              .where(dvcqg_metric.c.metric_code == "brandNewCount")).all()
+    assert issues >= 60
+    assert "transparency.brandNewField" in read.new_fields
+    assert sorted(r.numerator for r in stored) == sorted(list(range(40)) * 2)

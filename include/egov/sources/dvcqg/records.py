@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from egov.records import storable
 from egov.safe_errors import SafeMessageError
 from egov.sources.dvcqg.groups import KNOWN_METRICS, OVERVIEW, ROW_COUNT_FIELDS, Group
 
@@ -93,11 +94,14 @@ def number(value: Any) -> tuple[int | float | None, str | None]:
 
 
 def text(value: Any) -> tuple[str | None, str | None]:
-    if value is None or isinstance(value, str):
-        return value, None
+    if value is None:
+        return None, None
+    if isinstance(value, str):
+        stored, changed = storable(value)
+        return stored, "characters no database stores replaced by U+FFFD" if changed else None
     if isinstance(value, bool | int | float | Decimal):
         return str(value), "a number or boolean where text was expected"
-    return json.dumps(value, ensure_ascii=False, default=str), \
+    return storable(json.dumps(value, ensure_ascii=False, default=str))[0], \
         "a JSON list or object where text was expected"
 
 
@@ -108,7 +112,7 @@ def _is_number(value: Any) -> bool:
 def _json(value: dict) -> str | None:
     if not value:
         return None
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    return storable(json.dumps(value, ensure_ascii=False, sort_keys=True, default=str))[0]
 
 
 class _Row:
@@ -149,6 +153,8 @@ def _department_id(row: dict, where: str) -> str:
     value = value.strip()
     if len(value) > MAX_ID:
         raise ParseError(f"{where}: departmentId longer than {MAX_ID} characters")
+    if storable(value)[1]:
+        raise ParseError(f"{where}: departmentId holds characters no database stores")
     return value
 
 
@@ -220,7 +226,9 @@ def _parse_metrics(group: Group, items: list, dep: str, out: GroupRows) -> list[
             metric.issues.append(f"code: absent or not text ({type(code).__name__})")
             metric.extra["code"] = code
             code = f"_metric_{i + 1}"
-        code = code.strip()[:128]
+        code, changed = storable(code.strip()[:128])
+        if changed:
+            metric.issues.append("code: characters no database stores replaced by U+FFFD")
         if code in seen:  # the same code twice: both kept, the second renamed
             seen[code] += 1
             metric.issues.append(f"code: {code} given {seen[code]} times")
