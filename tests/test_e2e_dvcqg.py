@@ -152,6 +152,21 @@ def test_dags_test_reads_the_three_periods_into_the_warehouse(
             current = conn.execute(select(func.count()).select_from(dvcqg_score)
                                    .where(dvcqg_score.c.period_type == "month")).scalar()
         assert versions == 2 and current == 6 * 164
+        # the index's Assets were updated, each event naming the reads that became current
+        from sqlalchemy import create_engine, text
+
+        meta = create_engine(f"sqlite:///{metadata_home[0] / 'airflow.db'}")
+        with meta.connect() as conn:
+            events = conn.execute(text(
+                "SELECT a.uri, e.extra FROM asset_event e JOIN asset a ON a.id = e.asset_id "
+                "WHERE a.uri LIKE 'egov://warehouse/dvcqg_%' ORDER BY e.id")).all()
+        meta.dispose()
+        extras = [json.loads(e.extra) if isinstance(e.extra, str) else e.extra
+                  for e in events[-2:]]
+        assert {e.uri for e in events[-2:]} == {"egov://warehouse/dvcqg_score",
+                                                "egov://warehouse/dvcqg_metric"}
+        assert all(x == {"reads": [{"province": "phu-tho", "period": "2026-08"}]}
+                   for x in extras)
     finally:
         engine.dispose()
         if kind == "postgresql":
