@@ -317,3 +317,20 @@ def test_provinces_file_errors_name_the_entry(tmp_path):
             load_provinces(path)
         assert str(path) in str(info.value)
     assert load_provinces()[0].root_department_id == RECORDED_ROOT  # the shipped file
+
+
+def test_malformed_settings_are_named(monkeypatch):
+    from egov.settings import ConfigError
+    from egov.sources.dvcqg.config import check
+
+    monkeypatch.setenv("EGOV_DVCQG_PAUSE_SECONDS", "soon")
+    monkeypatch.setenv("EGOV_DVCQG_FINAL_DAYS", "-1")
+    monkeypatch.setenv("EGOV_DVCQG_MAX_PAGES", "0")
+    with pytest.raises(ConfigError) as info:
+        check()
+    for name in ("EGOV_DVCQG_PAUSE_SECONDS", "EGOV_DVCQG_FINAL_DAYS", "EGOV_DVCQG_MAX_PAGES"):
+        assert name in str(info.value)
+    monkeypatch.delenv("EGOV_DVCQG_PAUSE_SECONDS")
+    monkeypatch.delenv("EGOV_DVCQG_FINAL_DAYS")
+    monkeypatch.delenv("EGOV_DVCQG_MAX_PAGES")
+    assert [p.code for p in check()] == ["phu-tho"]
