@@ -11,3 +11,11 @@ MART_ASSETS = [
     Asset(name=f"egov.{table}", uri=f"egov://warehouse/{table}", group="egov-warehouse")
     for table in MART_TABLES
 ]
+
+# The national portal's 766 index (dags/egov_dvcqg.py): updated when a complete read of a
+# (province, period) is loaded; each event's extra names the periods loaded.
+DVCQG_TABLES = ("dvcqg_score", "dvcqg_metric")
+DVCQG_ASSETS = [
+    Asset(name=f"egov.{table}", uri=f"egov://warehouse/{table}", group="egov-warehouse")
+    for table in DVCQG_TABLES
+]

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Double,
     Index,
     Integer,
     MetaData,
@@ -445,4 +446,122 @@ agg_state = Table(
     Column("portal_code", String(64), primary_key=True),
     Column("built_at", DateTime, nullable=False),
     Column("daily_from", Date, nullable=False),
+)
+
+# ---- The national portal's 766 index (docs/dvcqg.md; contract dvcqg-766.md) -----------------
+# Numbers as the portal gives them (double precision: every JSON number of the recorded
+# answers exactly; null stays null). `extra`: fields and odd values kept as they came (JSON);
+# `issues`: why a value is null or odd; `score_check`: the known formula's value (never the
+# record). The current tables hold the newest complete read of a (province, period); the
+# *_history tables every complete read (`read_at`).
+_DVCQG_PERIOD = ("root_department_id", "period_type", "period_start")
+
+
+def _dvcqg_score_columns() -> list:
+    return [
+        Column("root_department_id", String(64), nullable=False),
+        Column("period_type", String(8), nullable=False),
+        Column("period_start", Date, nullable=False),
+        Column("department_id", String(64), nullable=False),
+        Column("group_code", String(32), nullable=False),
+        Column("province_code", String(64), nullable=False),
+        Column("department_code", Text),
+        Column("department_name", Text),
+        Column("department_type", Text),
+        Column("department_level", Text),
+        Column("agency_level", Text),
+        Column("position", Double),
+        Column("unit_code", String(255)),
+        Column("score", Double),
+        Column("max_score", Double),
+        Column("ratio", Double),
+        Column("score_delta", Double),
+        Column("score_check", Double),
+        Column("extra", Text),
+        Column("issues", Text),
+        Column("provisional", Boolean, nullable=False),
+        Column("read_at", DateTime, nullable=False),
+    ]
+
+
+def _dvcqg_metric_columns() -> list:
+    return [
+        Column("root_department_id", String(64), nullable=False),
+        Column("period_type", String(8), nullable=False),
+        Column("period_start", Date, nullable=False),
+        Column("department_id", String(64), nullable=False),
+        Column("group_code", String(32), nullable=False),
+        Column("metric_code", String(128), nullable=False),
+        Column("province_code", String(64), nullable=False),
+        Column("metric_name", Text),
+        Column("numerator", Double),
+        Column("denominator", Double),
+        Column("ratio", Double),
+        Column("score", Double),
+        Column("max_score", Double),
+        Column("score_check", Double),
+        Column("data_quality_status", Text),
+        Column("data_quality_message", Text),
+        Column("extra", Text),
+        Column("issues", Text),
+        Column("provisional", Boolean, nullable=False),
+        Column("read_at", DateTime, nullable=False),
+    ]
+
+
+dvcqg_read = Table(
+    "dvcqg_read",
+    metadata,
+    Column("root_department_id", String(64), nullable=False),
+    Column("period_type", String(8), nullable=False),
+    Column("period_start", Date, nullable=False),
+    Column("read_at", DateTime, nullable=False),  # UTC
+    Column("province_code", String(64), nullable=False),
+    Column("period_end", Date, nullable=False),
+    Column("complete", Boolean, nullable=False),
+    Column("provisional", Boolean, nullable=False),
+    Column("reason", Text),  # null when complete: which group failed and why
+    Column("groups_read", Text),
+    Column("http_status", Integer),
+    Column("new_fields", Text),
+    Column("score_warnings", Integer),
+    Column("as_of_date", Date),
+    Column("run_id", Text),
+    PrimaryKeyConstraint(*_DVCQG_PERIOD, "read_at"),
+)
+
+dvcqg_score = Table(
+    "dvcqg_score", metadata, *_dvcqg_score_columns(),
+    PrimaryKeyConstraint(*_DVCQG_PERIOD, "department_id", "group_code"),
+)
+
+dvcqg_metric = Table(
+    "dvcqg_metric", metadata, *_dvcqg_metric_columns(),
+    PrimaryKeyConstraint(*_DVCQG_PERIOD, "department_id", "group_code", "metric_code"),
+)
+
+dvcqg_score_history = Table(
+    "dvcqg_score_history", metadata, *_dvcqg_score_columns(),
+    PrimaryKeyConstraint(*_DVCQG_PERIOD, "read_at", "department_id", "group_code"),
+)
+
+dvcqg_metric_history = Table(
+    "dvcqg_metric_history", metadata, *_dvcqg_metric_columns(),
+    PrimaryKeyConstraint(*_DVCQG_PERIOD, "read_at", "department_id", "group_code",
+                         "metric_code"),
+)
+
+# Departments and communes as last seen (dvcqg-766.md rule 4); dates are as-of days.
+dvcqg_department = Table(
+    "dvcqg_department",
+    metadata,
+    Column("department_id", String(64), primary_key=True),
+    Column("root_department_id", String(64), nullable=False),
+    Column("department_code", Text),
+    Column("department_name", Text),
+    Column("department_type", Text),
+    Column("department_level", Text),
+    Column("first_seen", Date, nullable=False),
+    Column("last_seen", Date, nullable=False),
+    Index("ix_dvcqg_department_root", "root_department_id"),
 )
