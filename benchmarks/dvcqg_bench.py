@@ -29,10 +29,10 @@ def _recorded() -> dict[str, bytes]:
 
 
 def parse_all(bodies: dict[str, bytes], root: str):
-    from egov.sources.onestop import json_body
     from egov.sources.dvcqg.groups import GROUPS
     from egov.sources.dvcqg.records import parse_group
     from egov.sources.dvcqg.scores import check
+    from egov.sources.onestop import json_body
 
     groups = []
     for group in GROUPS:
@@ -50,8 +50,8 @@ def main() -> int:
     args = ap.parse_args()
 
     from egov.periods import period_containing
-    from egov.sources.dvcqg.load import ReadOutcome, load_read
     from egov.warehouse.db import make_engine
+    from egov.warehouse.dvcqg import ReadOutcome, load_read
     from egov.warehouse.migrations import upgrade
     from tests.dvcqg_replay import RECORDED_ROOT
 

@@ -64,7 +64,7 @@ READ_POOL = os.environ.get("EGOV_DVCQG_POOL", "default_pool")
 def egov_dvcqg():
     @task(retries=0)
     def plan() -> list[dict]:
-        from egov.sources.dvcqg.run import plan_jobs
+        from egov.pipeline.dvcqg import plan_jobs
 
         ctx = get_current_context()
         return plan_jobs(params=dict(ctx["params"]), logical_date=ctx.get("logical_date"))
@@ -73,7 +73,7 @@ def egov_dvcqg():
           pool=READ_POOL)
     def read(job: dict) -> list[dict]:
         """One province's periods, one request at a time (failures are recorded reads)."""
-        from egov.sources.dvcqg.run import read_province
+        from egov.pipeline.dvcqg import read_province
 
         ctx = get_current_context()
         ctx["province_label"] = job["province"]["code"]

@@ -26,8 +26,9 @@ def _modules() -> dict[str, Path]:
     return found
 
 
-def _imports(path: Path) -> set[str]:
+def _imports(path: Path, module: str) -> set[str]:
     """Every egov module `path` imports, at any depth, except under `if TYPE_CHECKING:`."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     tree = ast.parse(path.read_text(encoding="utf-8"))
     for node in ast.walk(tree):
         if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
@@ -36,14 +37,18 @@ def _imports(path: Path) -> set[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names.update(a.name for a in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-            names.update(f"{node.module}.{a.name}" for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+            source = node.module if node.level == 0 else ".".join(
+                p for p in (base, node.module) if p)
+            if source:
+                names.add(source)
+                names.update(f"{source}.{a.name}" for a in node.names)
     return {n for n in names if n == "egov" or n.startswith("egov.")}
 
 
 MODULES = _modules()
-GRAPH = {m: {i for i in _imports(p) if i in MODULES and i != m and not m.startswith(i + ".")}
+GRAPH = {m: {i for i in _imports(p, m) if i in MODULES and i != m and not m.startswith(i + ".")}
          for m, p in MODULES.items()}
 
 

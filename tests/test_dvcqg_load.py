@@ -12,8 +12,8 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
+from egov.pipeline.dvcqg import read_province
 from egov.sources.dvcqg.client import DvcqgClient
-from egov.sources.dvcqg.run import read_province
 from egov.warehouse.schema import (
     dvcqg_department,
     dvcqg_metric,
@@ -105,9 +105,9 @@ def test_a_complete_read_is_stored_exactly_and_reloading_changes_nothing(
     # the same read loaded again (a retried load) changes nothing
     from egov.periods import period_containing
     from egov.sources.dvcqg.groups import GROUPS
-    from egov.sources.dvcqg.load import ReadOutcome, load_read
     from egov.sources.dvcqg.records import parse_group
     from egov.sources.dvcqg.scores import check
+    from egov.warehouse.dvcqg import ReadOutcome, load_read
 
     groups = []
     for g in GROUPS:
@@ -186,8 +186,8 @@ def test_an_older_complete_read_never_replaces_a_newer_one(warehouse, tmp_path):
 
     from egov.periods import period_containing
     from egov.sources.dvcqg.groups import GROUPS
-    from egov.sources.dvcqg.load import ReadOutcome, load_read
     from egov.sources.dvcqg.records import parse_group
+    from egov.warehouse.dvcqg import ReadOutcome, load_read
 
     bodies = recorded()
     groups = [parse_group(g, [json.loads(bodies[g.path])["data"]], RECORDED_ROOT)
@@ -218,9 +218,9 @@ def test_plan_reads_the_runs_periods_and_provisional_ones_until_final(
     from datetime import datetime
 
     from egov.periods import period_containing
+    from egov.pipeline.dvcqg import plan_jobs
     from egov.settings import ConfigError
-    from egov.sources.dvcqg.load import ReadOutcome, record_read
-    from egov.sources.dvcqg.run import plan_jobs
+    from egov.warehouse.dvcqg import ReadOutcome, record_read
 
     monkeypatch.setenv("AIRFLOW_CONN_EGOV_WAREHOUSE",
                        warehouse.url.render_as_string(hide_password=False))
@@ -280,7 +280,7 @@ def test_every_query_of_the_operators_doc_runs_and_answers(warehouse, server, tm
 
 
 def test_the_index_indicators_from_the_recorded_read(warehouse, server, tmp_path):
-    from egov.sources.dvcqg.indicators import IndicatorError, meets, parse_indicator, values
+    from egov.compute.indicators.dvcqg import IndicatorError, meets, parse_indicator, values
 
     _read(server, warehouse, tmp=tmp_path)
     key = {"root_department_id": RECORDED_ROOT, "period_type": "year",

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from egov.sources.onestop import json_body
 from egov.safe_errors import SafeMessageError, mask
+from egov.sources.onestop import json_body
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ import hashlib
 import json
 from datetime import UTC, datetime
 
-from egov.sources.raw_zone import _path, _private_dir, _write_private, run_key
 from egov.settings import check_portal_code, raw_zone_root
+from egov.sources.raw_zone import _path, _private_dir, _write_private, run_key
 
 SOURCE_DIR = "_dvcqg"
 MANIFEST = "manifest.json"

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from egov.sources.onestop.records import storable
 from egov.safe_errors import SafeMessageError
 from egov.sources.dvcqg.groups import KNOWN_METRICS, OVERVIEW, ROW_COUNT_FIELDS, Group
+from egov.sources.onestop.records import storable
 
 MAX_ID = 64
 _EXACT = 2**53  # integers beyond are not exact in a double: stored null, kept in extra

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from .groups import GROUP_CODES
+from egov.sources.dvcqg.groups import GROUP_CODES
 
 PREFIX = "dvcqg:"
 RATIOS = {  # code -> (group, numerator field, denominator field)

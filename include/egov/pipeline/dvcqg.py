@@ -10,19 +10,18 @@ from datetime import UTC, date, datetime
 
 from egov.periods import Period
 from egov.safe_errors import frames, safe_message
-
-from .client import DvcqgBlocked, DvcqgError
-from .config import Province
-from .groups import GROUPS
-from .periods import label, request_fields
-from .records import GroupRows, ParseError, parse_group
-from .scores import check
+from egov.sources.dvcqg.client import DvcqgBlocked, DvcqgError
+from egov.sources.dvcqg.config import Province
+from egov.sources.dvcqg.groups import GROUPS
+from egov.sources.dvcqg.periods import label, request_fields
+from egov.sources.dvcqg.records import GroupRows, ParseError, parse_group
+from egov.sources.dvcqg.scores import check
 
 log = logging.getLogger(__name__)
 
 
 def plan_periods(periods: list[Period], as_of: date, final_days: int) -> list[dict]:
-    from .periods import is_final
+    from egov.sources.dvcqg.periods import is_final
 
     return [{"period": label(p), "provisional": not is_final(p, as_of, final_days)}
             for p in periods]
@@ -57,10 +56,10 @@ def read_province(province: dict | Province, periods: list[dict], *, as_of: str 
                   run_id: str, engine=None, client=None, raw_root: str | None = None
                   ) -> list[dict]:
     """Read, keep, parse and load each period of `periods` ({"period", "provisional"})."""
-    from .hook import DvcqgHook
-    from .load import ReadOutcome, load_read
-    from .periods import parse_period
-    from .raw import ResponseWriter
+    from egov.sources.dvcqg.hook import DvcqgHook
+    from egov.sources.dvcqg.periods import parse_period
+    from egov.sources.dvcqg.raw import ResponseWriter
+    from egov.warehouse.dvcqg import ReadOutcome, load_read
 
     if isinstance(province, dict):
         province = Province(**province)
@@ -139,9 +138,8 @@ def _unsettled(engine, province: Province, as_of: date, final_days: int) -> list
     from sqlalchemy import case, func, select
 
     from egov.periods import period_containing
+    from egov.sources.dvcqg.periods import is_final
     from egov.warehouse.schema import dvcqg_read as t
-
-    from .periods import is_final
 
     query = (select(t.c.period_type, t.c.period_start)
              .where(t.c.root_department_id == province.root_department_id, t.c.complete)
@@ -164,12 +162,16 @@ def plan_jobs(*, params: dict, logical_date: datetime | None) -> list[dict]:
 
     from egov.periods import as_of_for_logical_date
     from egov.settings import ConfigError
+    from egov.sources.dvcqg.config import check as check_config
+    from egov.sources.dvcqg.config import final_after_days
+    from egov.sources.dvcqg.periods import (
+        PeriodError,
+        check_readable,
+        parse_period,
+        scheduled_periods,
+    )
     from egov.warehouse.db import make_engine
     from egov.warehouse.migrations import upgrade
-
-    from .config import check as check_config
-    from .config import final_after_days
-    from .periods import PeriodError, check_readable, parse_period, scheduled_periods
 
     provinces = check_config()
     final_days = final_after_days()

@@ -13,6 +13,7 @@ from sqlalchemy import and_, delete, func, select
 
 from egov.periods import Period
 from egov.safe_errors import WarehouseWriteError, db_error_summary
+from egov.sources.dvcqg.records import GroupRows
 from egov.warehouse.schema import (
     dvcqg_department,
     dvcqg_metric,
@@ -22,8 +23,6 @@ from egov.warehouse.schema import (
     dvcqg_score_history,
 )
 from egov.warehouse.upsert import upsert
-
-from .records import GroupRows
 
 
 @dataclass
