@@ -6,7 +6,8 @@ import argparse
 from datetime import date
 
 STATUS_MARK = {"met": "MET", "missed": "MISSED", "on_track": "on track", "at_risk": "AT RISK",
-               "no_data": "no data", "not_measured": "not measured"}
+               "no_data": "no data", "not_measured": "not measured",
+               "awaiting_report": "AWAITING REPORT", "not_due": "report not due"}
 
 
 def _pct(value) -> str:
