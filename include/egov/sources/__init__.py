@@ -1,0 +1,1 @@
+"""Sources of the warehouse other than the nightly portal reads."""
