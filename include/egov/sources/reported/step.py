@@ -30,16 +30,37 @@ def _engine():
 
 
 def take(*, run_id: str | None) -> dict:
-    """Take every new inbox file; the plans whose figures changed."""
+    """Take every new inbox file; the plans whose figures changed (those of files uploaded on
+    the Targets page since the last run too: an upload is taken at once, evaluated here)."""
     from egov.sources.reported.intake import take_inbox
 
     engine = _engine()
     try:
         outcomes = take_inbox(engine, run_id=run_id)
+        uploaded = _claim_uploads(engine, run_id)
     finally:
         engine.dispose()
-    plans = sorted({p for o in outcomes for p in o.plans})
+    plans = sorted({p for o in outcomes for p in o.plans} | uploaded)
     return {"files": [o.as_dict() for o in outcomes], "plans": plans}
+
+
+def _claim_uploads(engine, run_id: str | None) -> set[str]:
+    """The plans of uploaded files no run has evaluated yet; they are marked with `run_id`."""
+    from sqlalchemy import select, update
+
+    from egov.warehouse.schema import etl_reported_file as files
+    from egov.warehouse.schema import fct_reported_figure as figures
+
+    with engine.begin() as conn:
+        hashes = list(conn.execute(select(files.c.file_hash).where(
+            files.c.run_id.is_(None), files.c.uploaded_by.is_not(None))).scalars())
+        if not hashes:
+            return set()
+        plans = set(conn.execute(select(figures.c.plan_code).distinct()
+                                 .where(figures.c.file_hash.in_(hashes))).scalars())
+        conn.execute(update(files).where(files.c.file_hash.in_(hashes))
+                     .values(run_id=run_id or "claimed"))
+    return plans
 
 
 def evaluate(plan_codes: list[str], *, as_of: date, run_id: str | None) -> dict:
