@@ -297,18 +297,21 @@ def test_refused_before_reading_and_nothing_outside_the_inbox_touched(sqlite_url
     drop(base, "report.exe", b"MZ")
     drop(base, ".in-transfer.csv", csv_bytes([good()]))  # skipped until renamed
     (base / "inbox" / "link.csv").symlink_to(outside)
+    os.link(outside, base / "inbox" / "hard.csv")
     (base / "inbox" / "%2E%2E%2Fetc passwd;=cmd.csv").write_bytes(b"x")
     (base / "inbox" / "subfolder").mkdir()
     outcomes = {o.name: o for o in take_inbox(engine, base=base, plans=[plan], now=NOW)}
-    assert set(outcomes) == {"big.csv", "Macro.XLSM", "report.exe", "link.csv",
+    assert set(outcomes) == {"big.csv", "Macro.XLSM", "report.exe", "link.csv", "hard.csv",
                              "2E_2E_2Fetc_passwd_cmd.csv"}
     reason = {n: receipt_rows(o.receipt)[0]["message"] for n, o in outcomes.items()}
     assert "quá lớn" in reason["big.csv"]
     assert "macro" in reason["Macro.XLSM"]
     assert "Chỉ nhận tệp .xlsx hoặc .csv" in reason["report.exe"]
     assert "symlink" in reason["link.csv"]
+    assert "hard link" in reason["hard.csv"]
     # the link's target was neither read nor moved; the link itself left the inbox
     assert outside.read_bytes() == csv_bytes([good()]) and outside.stat().st_mtime == before.st_mtime
+    assert stat.S_IMODE(outside.stat().st_mode) == stat.S_IMODE(before.st_mode)
     assert sorted(p.name for p in (base / "inbox").iterdir()) == [".in-transfer.csv",
                                                                   "subfolder"]
     for path in (base / "refused").iterdir():

@@ -17,6 +17,10 @@ def main(argv: list[str] | None = None) -> int:
     template.add_argument("--year", required=True, type=int)
     template.add_argument("--out", default=None)
     sub.add_parser("take", help="take every new file of the inbox")
+    sample = sub.add_parser("sample", help="drop a filled SAMPLE file (demo figures, not real"
+                                           " ones) of a plan's year into the inbox")
+    sample.add_argument("--plan", required=True)
+    sample.add_argument("--year", required=True, type=int)
     args = parser.parse_args(argv)
     from egov.plans import PlanError
 
@@ -29,6 +33,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         print(path)
+        return 0
+    if args.command == "sample":
+        from egov.sources.reported.sample import drop_sample
+
+        try:
+            print(drop_sample(args.plan, args.year))
+        except PlanError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         return 0
     from egov.sources.reported.intake import take_inbox
 

@@ -107,9 +107,11 @@ def _receipt_path(dirs: dict, name: str, file_hash: str | None, when: datetime) 
 
 
 def _move(source: str, target: Path) -> None:
-    """Move an inbox entry (a link moves as a link, its target untouched); owner-only."""
+    """Move an inbox entry (a link moves as a link, the file it names untouched);
+    owner-only."""
     os.replace(source, target)
-    if not target.is_symlink():
+    info = target.lstat()
+    if stat.S_ISREG(info.st_mode) and info.st_nlink == 1:  # a link's file is left as it is
         os.chmod(target, 0o600)
 
 
@@ -120,6 +122,8 @@ def _read_entry(entry: os.DirEntry) -> bytes:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise FileRefused("Không phải tệp thường: không đọc")
+        if info.st_nlink > 1:  # a hard link: the same file lives elsewhere too
+            raise FileRefused("Tệp có liên kết cứng (hard link) tới nơi khác: không đọc")
         check_size(info.st_size)
         with os.fdopen(fd, "rb", closefd=False) as handle:
             data = handle.read(max_bytes() + 1)
