@@ -16,6 +16,7 @@ from typing import Any
 from egov.indicator_dictionary import name_vi
 from egov.reporting.charts import trend_svg
 from egov.reporting.labels import (
+    BASIS_VI,
     OUTLOOK_VI,
     STATUS_COLOURS,
     STATUS_VI,
@@ -25,6 +26,11 @@ from egov.reporting.labels import (
 from egov.reporting.trends import trend_points
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+
+
+def _short(text: str, limit: int = 160) -> str:
+    """A long list of source documents (children summed) cut for the table."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip("; ") + "…"
 STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;margin:24px;
 color:#24292f;background:#fff}
@@ -186,6 +192,13 @@ def _target_row(conn, r: dict, units: dict[str, str], as_of: date) -> str:
                           title="", width=300, height=120)
     else:
         measured = '<span class="small">Không đo được từ dữ liệu cổng</span>'
+        if r.get("basis") in ("self_reported", "verified"):  # a reported figure (docs/reported-figures.md)
+            sample = " · số liệu mẫu" if r.get("is_sample") else ""
+            measured = (f'<span class="small">{escape(BASIS_VI[r["basis"]])}{sample}: '
+                        f'{escape(_short(r.get("source_doc") or ""))}</span>')
+        if r.get("expected_units") is not None:
+            measured += (f'<br><span class="small">{r.get("reported_units") or 0}/'
+                         f'{r["expected_units"]} đơn vị đã báo cáo</span>')
         chart = ""
     figures = (f"{r['numerator']} / {r['denominator']}" if r.get("denominator") is not None
                else "—")
