@@ -28,7 +28,9 @@ PLAN = {"code": "bd-page", "title": "Kế hoạch thử trang", "portal": "binh-
              "thresholds": {2025: 100}, "clause": "100% đơn vị tự kiểm tra",
              "report_by": "children"},
             {"code": "docs", "indicator": None, "comparator": ">=", "thresholds": {2025: 90},
-             "clause": "90% văn bản ký số"}]}
+             "clause": "90% văn bản ký số"},
+            {"code": "online", "indicator": "online_rate", "comparator": ">=",
+             "thresholds": {2025: 50}, "clause": "50% hồ sơ trực tuyến"}]}
 HEADER = ["Mã kế hoạch [plan]", "Mã chỉ tiêu [target]", "Mã đơn vị [unit]", "Năm [year]",
           "Số liệu đến ngày [data_to]", "Tử số [numerator]", "Mẫu số [denominator]",
           "Văn bản nguồn [source_doc]", "Người ký duyệt [approved_by]", "Ngày ký [approved_at]",
@@ -44,6 +46,8 @@ def filled_csv() -> bytes:
                      "verified"])
     writer.writerow(["bd-page", "self-check", DIST, "2025", "2025-12-31", "13", "12",
                      "7/BC-UBND", "Chủ tịch UBND huyện", "2026-01-05", "self_reported"])
+    writer.writerow(["bd-page", "online", PROV, "2025", "2025-12-31", "7", "10",
+                     "90/BC-UBND", "Chủ tịch UBND tỉnh", "2026-01-05", "self_reported"])
     return buffer.getvalue().encode("utf-8")
 
 
@@ -128,9 +132,10 @@ def test_editor_uploads_viewer_refused_and_the_page_shows_the_figures(live, monk
                      tr.get_attribute("data-rule"))
                     for tr in page.query_selector_all("table#receipt tbody tr")]
             assert rows == [("2", "accepted", ""),
-                            ("3", "rejected", "numerator_above_denominator")]
+                            ("3", "rejected", "numerator_above_denominator"),
+                            ("4", "accepted", "")]
             assert "Tử số lớn hơn mẫu số" in page.inner_text("table#receipt")
-            assert page.get_attribute("#summary", "data-accepted") == "1"
+            assert page.get_attribute("#summary", "data-accepted") == "2"
             page.screenshot(path=str(shots / "reported-receipt.png"), full_page=True)
             # a cross-site form post is refused even for an editor
             response = editor.request.post(
@@ -157,6 +162,12 @@ def test_editor_uploads_viewer_refused_and_the_page_shows_the_figures(live, monk
             assert page.get_attribute(f"{tr} .units", "data-expected") == "2"
             docs = "tr[data-target='docs'][data-year='2025']"
             assert page.get_attribute(docs, "data-status") == "awaiting_report"
+            # a measured target keeps its measured status (no snapshot here: no_data); its
+            # reported figure is shown beside it
+            online = "tr[data-target='online'][data-year='2025']"
+            assert page.get_attribute(online, "data-status") == "no_data"
+            assert page.get_attribute(f"{online} .basis", "data-basis") == "measured"
+            assert page.get_attribute(f"{online} .reported-beside", "data-value") == "70.00"
             page.screenshot(path=str(shots / "reported-plan.png"), full_page=True)
 
             page.click(f"{tr} a.target-link")

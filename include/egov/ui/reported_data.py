@@ -90,3 +90,41 @@ def read_receipt(name: str) -> list[dict] | None:
         return None
     content = path.read_text(encoding="utf-8-sig", errors="replace")
     return [dict(r) for r in csv.DictReader(io.StringIO(content, newline=""))]
+
+
+def measured_beside(conn, plan_code: str, as_of: date) -> dict[tuple, dict]:
+    """(target, year) -> the reported figure of a measured target as of `as_of` (shown
+    beside the measured one, never replacing it): value_pct, basis, source_doc."""
+    from egov.plans import load_plans
+    from egov.reported_figures import (
+        plan_children,
+        plan_revisions,
+        reporters,
+        rounded_pct,
+        target_year_figure,
+    )
+
+    try:
+        plan = next((p for p in load_plans() if p.code == plan_code), None)
+    except Exception:  # noqa: BLE001 - the page still shows the marts
+        return {}
+    if plan is None or not has_reported(conn):
+        return {}
+    revisions = plan_revisions(conn, plan.code, as_of)
+    if not revisions:
+        return {}
+    children = plan_children(conn, plan)
+    out = {}
+    for target in plan.targets:
+        if target.indicator is None:
+            continue
+        for year in target.thresholds:
+            if year > as_of.year:
+                continue
+            figure = target_year_figure(revisions, target, int(year),
+                                        reporters(target, plan.unit, children), as_of)
+            if figure is not None:
+                out[(target.code, int(year))] = {
+                    "value_pct": rounded_pct(figure.value), "basis": figure.basis,
+                    "source_doc": figure.source_doc, "is_sample": figure.is_sample}
+    return out

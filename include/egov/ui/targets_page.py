@@ -166,6 +166,9 @@ def create_app(dependencies=(), editor=None):
                 raise HTTPException(status_code=404)
             rows = data.plan_evaluations(conn, plan_code, as_of)
             units = {r["unit_code"]: data.unit(conn, r["unit_code"]) for r in rows}
+            from egov.ui.reported_data import measured_beside
+
+            beside = measured_beside(conn, plan_code, as_of)
         years = sorted({r["year"] for r in rows}, reverse=True)
         shown = year if year in years else years[0]
         selected = [r for r in rows if r["year"] == shown]
@@ -175,7 +178,7 @@ def create_app(dependencies=(), editor=None):
         from egov.ui.reported_data import BASIS_VI
 
         return render("plan.html", plan_code=plan_code, title=rows[0]["plan_title"],
-                      BASIS_VI=BASIS_VI,
+                      BASIS_VI=BASIS_VI, beside=beside,
                       portal=rows[0]["portal_code"], as_of=as_of, years=years, year=shown,
                       rows=selected, counts=counts, units=units,
                       running=shown == as_of.year and as_of < date(shown, 12, 31))
