@@ -14,7 +14,7 @@ from egov.serve.pages import web
 from egov.serve.pages.targets_page import URL_PREFIX, create_app
 
 signed_in = web.signed_in_dependency()
-app = create_app(dependencies=[signed_in])
+app = create_app(dependencies=[signed_in], editor=web.editor_dependency())
 
 
 class EgovTargetsPlugin(AirflowPlugin):

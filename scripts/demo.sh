@@ -55,6 +55,19 @@ for portal, r in runs.items():
 state = re.findall(r"DagRun Finished: .*?state=(\w+)", text)
 print(f"  run state: {state[-1] if state else 'unknown'}")
 PY
+
+echo
+echo "== reported figures: a SAMPLE filled file for two plans (demo figures, marked as samples)"
+export EGOV_REPORTED_DIR="${EGOV_REPORTED_DIR:-$AIRFLOW_HOME/egov_reported}"
+SAMPLE_YEAR="${LOGICAL_DATE:0:4}"; SAMPLE_YEAR=$((SAMPLE_YEAR - 1))
+for plan in tay-ninh-2021-2025 vinh-phuc-skhdt-2021-2025; do
+  python -m egov.sources.reported sample --plan "$plan" --year "$SAMPLE_YEAR" | sed 's/^/  /'
+done
+if ! airflow dags test egov_reported "$LOGICAL_DATE" > "$LOG/reported.log" 2>&1; then
+  tail -n 40 "$LOG/reported.log"; echo "egov_reported failed: see $LOG/reported.log"; exit 1
+fi
+python -m egov.runtime.test_runs egov_reported >> "$LOG/reported.log" 2>&1 || true
+echo "  receipts: $(ls "$EGOV_REPORTED_DIR/receipts" | tr '\n' ' ')"
 echo
 python -m egov.serve.reports.target_report
 

@@ -495,13 +495,19 @@ def evaluate_target(
     year: int,
     as_of: date,
     has_indicator: bool,
+    report_due: date | None = None,
 ) -> str:
-    """Status of a target for ``year`` as of ``as_of`` on the exact ratio (indicators.md)."""
+    """Status of a target for ``year`` as of ``as_of`` on the exact ratio (indicators.md).
+    Without an indicator and with ``report_due`` (the day the year's reported figure is
+    due; reported-figures.md) and no reported figure: awaiting_report after it, else
+    not_due."""
     if comparator not in (">=", ">"):
         raise ValueError(f"unknown comparator {comparator!r}")
     if year > as_of.year:
         raise ValueError("a target is evaluated only for years up to year(A)")
     if not has_indicator:
+        if report_due is not None:
+            return "awaiting_report" if as_of > report_due else "not_due"
         return "not_measured"
     if not denominator:
         return "no_data"

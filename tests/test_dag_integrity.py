@@ -78,7 +78,8 @@ def test_reports_dag_file_is_cheap_to_parse():
     code = (
         "import sys, runpy; runpy.run_path(sys.argv[1]);"
         "heavy = [m for m in ('great_expectations', 'pandas', 'requests', 'egov.serve.reports',"
-        " 'openpyxl') if m in sys.modules]; print(','.join(heavy))"
+        " 'openpyxl', 'egov.sources.reported.intake') if m in sys.modules];"
+        "print(','.join(heavy))"
     )
     out = subprocess.run([sys.executable, "-c", code, str(REPO / "dags" / "egov_reports.py")],
                          capture_output=True, text=True, timeout=120)
@@ -107,3 +108,26 @@ def test_reports_task_has_retries_and_a_timeout(monkeypatch):
     dag = DagBag(dag_folder=str(REPO / "dags")).dags["egov_reports"]
     for task in dag.tasks:
         assert task.execution_timeout == timedelta(minutes=13), task.task_id
+
+
+def test_reported_dag_shape_and_cheap_parse(dagbag):
+    """egov_reported (reported-figures.md, "Intake"): take → evaluate (the mart Assets) →
+    remind; parsed without GX, pandas, openpyxl or the egov modules doing the work."""
+    from egov.assets import MART_ASSETS
+
+    dag = dagbag.dags["egov_reported"]
+    assert set(dag.task_ids) == {"take", "evaluate", "remind"}
+    assert dag.max_active_runs == 1 and dag.catchup is False
+    assert {a.uri for a in dag.get_task("evaluate").outlets} == {a.uri for a in MART_ASSETS}
+    assert dag.get_task("remind").trigger_rule == "all_done"
+    assert set(dag.params.keys()) == {"as_of"}
+    code = (
+        "import sys, runpy; runpy.run_path(sys.argv[1]);"
+        "heavy = [m for m in ('great_expectations', 'pandas', 'requests', 'egov.compute.targets',"
+        " 'openpyxl', 'egov.sources.reported.intake') if m in sys.modules];"
+        "print(','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(REPO / "dags" / "egov_reported.py")],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == ""

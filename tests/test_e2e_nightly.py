@@ -73,8 +73,10 @@ def _expected_evaluations(snapshots, as_of):
                 if target.indicator:
                     num, den, _ = snapshots[(target.unit, target.indicator, "year",
                                              date(year, 1, 1).isoformat())]
+                month, day = (int(x) for x in target.report_due.split("-"))
                 status = oracle.evaluate_target(num, den, target.comparator, threshold, year,
-                                                as_of, target.indicator is not None)
+                                                as_of, target.indicator is not None,
+                                                report_due=date(year + 1, month, day))
                 outlook = oracle.outlook(num, den, target.comparator, threshold, year, as_of,
                                          target.indicator)
                 expected[(plan.code, target.code, year)] = (num, den, status, *outlook)

@@ -40,3 +40,29 @@ def test_bi_contract_columns_exist(warehouse):
     assert not {"ChuHoSo", "SoGiayToChuHoSo", "SoDienThoai", "Email", "DiaChi"} & cols(
         "fct_dossier"
     )
+
+
+def test_reported_figures_columns_and_migration_0010_down_and_up(warehouse):
+    """reported-figures.md, "In the marts": the provenance columns, the revisions table and
+    the view; 0010 goes down to 0008 and back up cleanly (views recreated each way)."""
+    from alembic import command
+
+    from egov.warehouse.migrations import alembic_config
+
+    inspector = sa.inspect(warehouse)
+    cols = {c["name"] for c in inspector.get_columns("mart_target_evaluation")}
+    assert {"basis", "source_doc", "data_to", "reported_units", "expected_units"} <= cols
+    assert "bi_reported_figures" in inspector.get_view_names()
+    cfg = alembic_config()
+    with warehouse.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0008")
+    inspector = sa.inspect(warehouse)
+    assert "fct_reported_figure" not in inspector.get_table_names()
+    assert "basis" not in {c["name"] for c in inspector.get_columns("mart_target_evaluation")}
+    assert "bi_target_latest" in inspector.get_view_names()  # 0005's definition
+    assert "bi_reported_figures" not in inspector.get_view_names()
+    upgrade(warehouse)
+    inspector = sa.inspect(warehouse)
+    assert {"fct_reported_figure", "etl_reported_file"} <= set(inspector.get_table_names())
+    assert "bi_reported_figures" in inspector.get_view_names()

@@ -660,6 +660,17 @@ def test_not_measured():
     )
 
 
+def test_no_indicator_no_reported_figure_either_side_of_report_due():
+    """reported-figures.md: awaiting_report once report_due is past, not_due until then."""
+    due = date(2025, 1, 20)
+    assert evaluate_target(None, None, ">=", Decimal("80"), 2024, date(2025, 1, 20), False,
+                           report_due=due) == "not_due"
+    assert evaluate_target(None, None, ">=", Decimal("80"), 2024, date(2025, 1, 21), False,
+                           report_due=due) == "awaiting_report"
+    assert evaluate_target(None, None, ">=", Decimal("80"), 2024, MID_2024, False,
+                           report_due=due) == "not_due"
+
+
 def test_future_year_and_bad_comparator_are_errors():
     with pytest.raises(ValueError):
         evaluate_target(1, 1, ">=", Decimal("50"), 2025, END_2024, True)

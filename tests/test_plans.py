@@ -386,6 +386,30 @@ MALFORMED = [
         "number",
     ),
     (
+        "report-by-unknown",
+        mutate("targets.1.report_by", "province"),
+        "targets[1].report_by",
+        'must be "unit" or "children"',
+    ),
+    (
+        "report-due-not-a-day",
+        mutate("targets.1.report_due", "02-30"),
+        "targets[1].report_due",
+        'must be a day "MM-DD"',
+    ),
+    (
+        "report-due-unquoted-number",
+        mutate("targets.1.report_due", 120),
+        "targets[1].report_due",
+        "got 120",
+    ),
+    (
+        "report-due-29-february",
+        mutate("targets.1.report_due", "02-29"),
+        "targets[1].report_due",
+        "MM-DD",
+    ),
+    (
         "duplicate-target-code",
         mutate("targets.1.code", "t-online"),
         "targets[1].code",
@@ -426,3 +450,35 @@ def test_duplicate_plan_code_across_files_names_both(tmp_path):
     message = str(exc.value)
     assert str(first) in message and str(second) in message
     assert "code" in message and "demo-2024" in message
+
+
+def test_report_by_and_report_due(tmp_path):
+    from datetime import date
+
+    data = copy.deepcopy(VALID)
+    data["targets"][1].update(report_by="children", report_due="03-31")
+    plan = load_plan_file(write(tmp_path, "demo.yaml", data))
+    first, second = plan.targets
+    assert (first.report_by, first.report_due) == ("unit", "01-20")  # the defaults
+    assert first.due_date(2024) == date(2025, 1, 20)
+    assert (second.report_by, second.report_due) == ("children", "03-31")
+    assert second.due_date(2023) == date(2024, 3, 31)
+
+
+def test_shipped_reported_targets_say_who_reports(shipped):
+    """Every target without an indicator names who reports and by when, each choice
+    explained by a comment just above it (the plan text's reason)."""
+    for plan in shipped.values():
+        text = plan.path.read_text(encoding="utf-8").splitlines()
+        for target in plan.targets:
+            if target.indicator is not None:
+                continue
+            assert target.report_by in ("unit", "children")
+            start = text.index(f"  - code: {target.code}")
+            block = text[start:start + 12]
+            by = next(i for i, line in enumerate(block) if line.strip().startswith("report_by:"))
+            due = next(i for i, line in enumerate(block) if line.strip().startswith("report_due:"))
+            assert block[by - 1].strip().startswith("# "), (plan.code, target.code)
+            assert block[due - 1].strip().startswith("# "), (plan.code, target.code)
+    children = {t.code for p in shipped.values() for t in p.targets if t.report_by == "children"}
+    assert "bd21-self-inspection" in children and "th24-budget-disclosure" in children

@@ -173,7 +173,7 @@ def test_evaluate_targets(warehouse, caplog):
         ("plan-a", "t-online", 2024): "met",  # 99/100 >= 99, 2024 is over
         ("plan-a", "t-online", 2025): "at_risk",  # 98.995 < 99 although shown as 99.00
         ("plan-a", "t-above", 2024): "missed",  # 99 is not above 99
-        ("plan-a", "t-none", 2025): "not_measured",
+        ("plan-a", "t-none", 2025): "not_due",  # no reported figure, not due until 2026
         ("plan-a", "t-nodata", 2025): "no_data",
         ("plan-a", "t-dist", 2025): "on_track",
         ("plan-a", "t-missing", 2025): "no_data",

@@ -68,6 +68,7 @@ NUMBERS: dict[str, tuple] = {
     "EGOV_EXTRACT_TIMEOUT_MINUTES": (60, int, 1, 1440),
     "EGOV_TASK_TIMEOUT_MINUTES": (120, int, 1, 1440),
     "EGOV_NIGHTLY_DEADLINE_HOUR": (7, int, 2, 23),  # docs/alerts.md
+    "EGOV_REPORTED_MAX_BYTES": (5 * 1024 * 1024, int, 1024, 100 * 1024 * 1024),  # reported files
 }
 
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal, overload
@@ -22,6 +24,9 @@ from egov.safe_errors import SafeMessageError
 
 COMPARATORS = (">=", ">")
 MIN_YEAR, MAX_YEAR = 2000, 2100
+REPORT_BY = ("unit", "children")  # docs/contracts/reported-figures.md
+DEFAULT_REPORT_DUE = "01-20"  # of the year after the target's year
+_REPORT_DUE = re.compile(r"^(\d\d)-(\d\d)$")
 
 
 class PlanError(SafeMessageError, ValueError):
@@ -38,6 +43,18 @@ class Target:
     comparator: str
     thresholds: dict[int, Decimal]
     clause: str
+    report_by: str = "unit"  # who reports its figures: the unit, or each direct child unit
+    report_due: str = DEFAULT_REPORT_DUE  # "MM-DD" of the next year: the year's figure is due
+
+    def due_date(self, year: int) -> date:
+        """The day by which `year`'s reported figure is due."""
+        return report_due_date(self.report_due, year)
+
+
+def report_due_date(report_due: str | None, year: int) -> date:
+    """`report_due` ("MM-DD", default 01-20) of the year after `year`."""
+    month, day = (int(x) for x in (report_due or DEFAULT_REPORT_DUE).split("-"))
+    return date(year + 1, month, day)
 
 
 @dataclass(frozen=True)
@@ -150,7 +167,32 @@ def _target(raw: Any, where: str, plan_unit: str, fail: Fail) -> Target:
         comparator=comparator,
         thresholds=_thresholds(raw.get("thresholds"), f"{where}.thresholds", fail),
         clause=_text(raw, "clause", f"{where}.clause", fail),
+        report_by=_report_by(raw.get("report_by"), f"{where}.report_by", fail),
+        report_due=_report_due(raw.get("report_due"), f"{where}.report_due", fail),
     )
+
+
+def _report_by(raw: Any, where: str, fail: Fail) -> str:
+    if raw is None:
+        return "unit"
+    if raw not in REPORT_BY:
+        raise fail(where, f'must be "unit" or "children", got {raw!r}')
+    return raw
+
+
+def _report_due(raw: Any, where: str, fail: Fail) -> str:
+    """"MM-DD", a day of every year (29 February is refused: most years lack it)."""
+    if raw is None:
+        return DEFAULT_REPORT_DUE
+    match = _REPORT_DUE.match(raw) if isinstance(raw, str) else None
+    if match:
+        try:
+            date(2001, int(match[1]), int(match[2]))
+        except ValueError:
+            match = None
+    if not match:
+        raise fail(where, f'must be a day "MM-DD" (e.g. "01-20"; quoted in YAML), got {raw!r}')
+    return raw
 
 
 def _thresholds(raw: Any, where: str, fail: Fail) -> dict[int, Decimal]:

@@ -2,7 +2,8 @@
 
 `evaluate_targets` writes one `mart_target_evaluation` row per (plan, target, year) for every
 year the target names up to `year(as_of)`, reading the `year` snapshot of the target's unit
-computed for the same as-of day. Statuses come from `target_status`, which compares the exact
+computed for the same as-of day; a target without an indicator carries its reported figure
+(egov.reported_figures, docs/contracts/reported-figures.md). Statuses come from `target_status`, which compares the exact
 ratio `numerator / denominator` with the threshold, never the rounded `value_pct`. A target
 of the running year also gets its outlook (`outlook`, indicators.md "What it takes").
 """
@@ -194,18 +195,77 @@ def _evaluation(plan: Plan, target: Target, year: int, snapshot: tuple[Any, ...]
         "clause": target.clause or "",
         "portal_code": plan.portal,
         "plan_title": plan.title,
+        "basis": "measured",
+        "source_doc": None,
+        "data_to": min(as_of, date(year, 12, 31)),
+        "reported_units": None,
+        "expected_units": None,
+        "percent_only": None,
+        "is_sample": None,
+    }
+
+
+def _reported_evaluation(plan, target, year: int, figure, expected: list[str], *,
+                         as_of: date) -> dict:
+    """One evaluation row of a target without an indicator: its reported figure, if any
+    (docs/contracts/reported-figures.md, "Status")."""
+    from egov.reported_figures import due_date, reported_status, rounded_pct
+
+    threshold = target.thresholds[year]
+    status = reported_status(figure, target.comparator, threshold, year, as_of,
+                             due_date(target, year))
+    return {
+        "as_of_date": as_of,
+        "plan_code": plan.code,
+        "target_code": target.code,
+        "unit_code": target.unit or plan.unit,
+        "indicator_code": None,
+        "year": year,
+        "comparator": target.comparator,
+        "threshold_pct": Decimal(str(threshold)),
+        "value_pct": rounded_pct(figure.value) if figure else None,
+        "numerator": figure.numerator if figure else None,
+        "denominator": figure.denominator if figure else None,
+        "status": status,
+        **NO_OUTLOOK,
+        "clause": target.clause or "",
+        "portal_code": plan.portal,
+        "plan_title": plan.title,
+        "basis": figure.basis if figure else None,
+        "source_doc": figure.source_doc if figure else None,
+        "data_to": figure.data_to if figure else None,
+        "reported_units": figure.reported_units if figure else 0,
+        "expected_units": len(expected),
+        "percent_only": figure.percent_only if figure else None,
+        "is_sample": figure.is_sample if figure else None,
     }
 
 
 def evaluate_plan(conn: Connection, plan: Plan, *, as_of: date) -> list[dict[str, Any]]:
     """The evaluation rows of one plan (not written)."""
+    from egov.reported_figures import (
+        plan_children,
+        plan_revisions,
+        reporters,
+        target_year_figure,
+    )
+
     measured_units = {t.unit or plan.unit for t in plan.targets if t.indicator}
     snapshots = _year_snapshots(conn, as_of, measured_units)
+    reported = any(t.indicator is None for t in plan.targets)
+    revisions = plan_revisions(conn, plan.code, as_of) if reported else {}
+    children = plan_children(conn, plan) if reported else {}
     rows = []
     for target in plan.targets:
         unit = target.unit or plan.unit
         for year in sorted(int(y) for y in target.thresholds):
             if year > as_of.year:
+                continue
+            if target.indicator is None:
+                expected = reporters(target, plan.unit, children)
+                figure = target_year_figure(revisions, target, year, expected, as_of)
+                rows.append(_reported_evaluation(plan, target, year, figure, expected,
+                                                 as_of=as_of))
                 continue
             snapshot = None
             if target.indicator is not None:

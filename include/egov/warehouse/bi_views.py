@@ -72,10 +72,62 @@ FROM mart_form06 f
 LEFT JOIN dim_unit u ON u.unit_code = f.unit_code""",
 }
 
-VIEWS: dict[str, str] = VIEWS_0005
+# Revision 0010 (reported figures): bi_target_latest gains the provenance columns, and
+# bi_reported_figures lists every revision; `counts` = 1 for the revision that counts as of
+# its plan's newest evaluated day (docs/contracts/reported-figures.md, "Which figure counts").
+VIEWS_0010: dict[str, str] = {
+    **VIEWS_0005,
+    "bi_target_latest": """
+SELECT e.as_of_date, e.plan_code, e.plan_title, e.portal_code, e.target_code, e.year,
+       e.unit_code, u.unit_name, u.unit_level,
+       e.indicator_code, i.name_vi AS indicator_name_vi, i.name_en AS indicator_name_en,
+       e.comparator, e.threshold_pct, e.value_pct, e.numerator, e.denominator, e.status,
+       e.outlook, e.needed_share_pct, e.needed_numerator, e.projected_denominator,
+       e.basis, e.source_doc, e.data_to, e.reported_units, e.expected_units, e.percent_only,
+       e.is_sample, e.clause, e.run_id, e.computed_at
+FROM mart_target_evaluation e
+LEFT JOIN dim_unit u ON u.unit_code = e.unit_code
+LEFT JOIN dim_indicator i ON i.indicator_code = e.indicator_code
+WHERE e.as_of_date = (SELECT max(l.as_of_date) FROM mart_target_evaluation l
+                      WHERE l.plan_code = e.plan_code)""",
+    "bi_reported_figures": """
+WITH latest AS (
+    SELECT plan_code, max(as_of_date) AS as_of_date FROM mart_target_evaluation
+    GROUP BY plan_code),
+ranked AS (
+    SELECT f.file_hash, f.row_number,
+           ROW_NUMBER() OVER (
+               PARTITION BY f.plan_code, f.target_code, f.unit_code, f.year
+               ORDER BY CASE f.basis WHEN 'verified' THEN 0 ELSE 1 END, f.data_to DESC,
+                        f.approved_at DESC, f.taken_seq DESC, f.row_number) AS rank_no
+    FROM fct_reported_figure f
+    JOIN latest l ON l.plan_code = f.plan_code
+    WHERE f.data_to <= l.as_of_date AND f.approved_at <= l.as_of_date)
+SELECT f.plan_code, f.target_code, f.year, f.unit_code, u.unit_name, u.unit_level,
+       f.data_from, f.data_to, f.numerator, f.denominator, f.value_pct, f.basis,
+       f.source_doc, f.evidence_ref, f.prepared_by, f.approved_by, f.approved_at, f.note,
+       f.is_sample, f.file_name, f.file_hash, f.row_number, f.received_at, f.taken_seq,
+       l.as_of_date AS counts_as_of,
+       CASE WHEN r.rank_no = 1 THEN 1 ELSE 0 END AS counts
+FROM fct_reported_figure f
+LEFT JOIN latest l ON l.plan_code = f.plan_code
+LEFT JOIN ranked r ON r.file_hash = f.file_hash AND r.row_number = f.row_number
+LEFT JOIN dim_unit u ON u.unit_code = f.unit_code""",
+}
+
+VIEWS: dict[str, str] = VIEWS_0010
 # Tables the views read: the views exist only where all of them do (revision 0005 on).
 REQUIRED_TABLES = ("mart_target_evaluation", "mart_indicator_snapshot", "mart_form06",
                    "dim_unit", "unit_closure", "dim_indicator")
+
+
+def views_for(conn) -> dict[str, str]:
+    """The view definitions the schema `conn` sees supports (0005's before revision 0010)."""
+    from sqlalchemy import inspect
+
+    if "fct_reported_figure" in inspect(conn).get_table_names():
+        return VIEWS_0010
+    return VIEWS_0005
 
 
 def create_views(conn, views: dict[str, str] = VIEWS) -> None:

@@ -565,3 +565,62 @@ dvcqg_department = Table(
     Column("last_seen", Date, nullable=False),
     Index("ix_dvcqg_department_root", "root_department_id"),
 )
+# ------------------------------------------------------------------ reported figures
+# docs/contracts/reported-figures.md; migration 0010.
+
+# One row per file taken from the inbox (by content hash: the same content is taken once).
+etl_reported_file = Table(
+    "etl_reported_file",
+    metadata,
+    Column("file_hash", String(64), primary_key=True),  # sha256 of the content
+    Column("file_name", Text, nullable=False),  # sanitised name, as received
+    Column("stored_as", Text),  # path under EGOV_REPORTED_DIR
+    Column("received_at", DateTime, nullable=False),
+    Column("taken_seq", Integer, nullable=False),  # order of intake (the later file wins ties)
+    Column("status", String(16), nullable=False),  # taken | rejected (unreadable, whole)
+    Column("rows_accepted", Integer, nullable=False),
+    Column("rows_rejected", Integer, nullable=False),
+    Column("reason", Text),  # why a whole file was rejected
+    Column("is_sample", Boolean, nullable=False),  # demo figures, not real ones
+    Column("uploaded_by", Text),  # the signed-in user of an upload; null: the inbox
+    Column("run_id", Text),
+)
+
+# Every accepted row of every file: revisions, never overwritten (which counts: egov.reported).
+fct_reported_figure = Table(
+    "fct_reported_figure",
+    metadata,
+    Column("file_hash", String(64), nullable=False),
+    Column("row_number", Integer, nullable=False),  # the spreadsheet's row (header: 1)
+    Column("file_name", Text, nullable=False),
+    Column("received_at", DateTime, nullable=False),
+    Column("taken_seq", Integer, nullable=False),
+    Column("plan_code", String(128), nullable=False),
+    Column("target_code", String(128), nullable=False),
+    Column("unit_code", String(255), nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("data_from", Date),
+    Column("data_to", Date, nullable=False),
+    Column("numerator", Integer),
+    Column("denominator", Integer),
+    Column("value_pct", Numeric(7, 2)),
+    Column("source_doc", Text, nullable=False),
+    Column("evidence_ref", Text),
+    Column("prepared_by", Text),
+    Column("approved_by", Text, nullable=False),
+    Column("approved_at", Date, nullable=False),
+    Column("basis", String(16), nullable=False),  # self_reported | verified
+    Column("note", Text),
+    Column("is_sample", Boolean, nullable=False),
+    PrimaryKeyConstraint("file_hash", "row_number"),
+    Index("ix_fct_reported_figure_key", "plan_code", "target_code", "year", "unit_code"),
+)
+
+# Provenance of each evaluation: measured, or the reported figure that counts.
+mart_target_evaluation.append_column(Column("basis", String(16)))  # measured | self_reported | verified
+mart_target_evaluation.append_column(Column("source_doc", Text))
+mart_target_evaluation.append_column(Column("data_to", Date))
+mart_target_evaluation.append_column(Column("reported_units", Integer))
+mart_target_evaluation.append_column(Column("expected_units", Integer))
+mart_target_evaluation.append_column(Column("percent_only", Boolean))  # a child gave % only
+mart_target_evaluation.append_column(Column("is_sample", Boolean))  # a counted figure is a sample

@@ -10,7 +10,8 @@ from egov.serve.reports.labels import COMPARATOR_VI, LEVEL_VI, OUTLOOK_VI, STATU
 
 # (label, css class); the labels are the reports' (egov.serve.reports.labels)
 STATUS = {code: (STATUS_VI[code], code.replace("_", "-")) for code in STATUS_VI}
-STATUS_ORDER = ("missed", "at_risk", "on_track", "met", "no_data", "not_measured")
+STATUS_ORDER = ("missed", "at_risk", "awaiting_report", "on_track", "met", "no_data",
+                "not_due", "not_measured")
 OUTLOOK = {"reachable": (OUTLOOK_VI["reachable"], "on-track"),
            "out_of_reach": (OUTLOOK_VI["out_of_reach"], "missed")}
 COMPARATOR = COMPARATOR_VI

@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import Response  # resolvable: FastAPI reads the routes' return annotations
+# Module level: FastAPI resolves the routes' annotations here (already imported by
+# egov.serve.pages.web, which the plugin loads anyway).
+from fastapi import File, Request, Response, UploadFile
 
 if TYPE_CHECKING:
-    from fastapi import FastAPI
     from jinja2 import Environment
     from sqlalchemy import Engine
 
@@ -83,7 +83,9 @@ def _reports() -> list[dict[str, Any]]:
         return []
 
 
-def create_app(dependencies: Sequence[Callable[..., Any]] = ()) -> FastAPI:
+def create_app(dependencies=(), editor=None):
+    """`editor`: a dependency giving the signed-in user's name when their role may edit
+    (the upload form), else None; without one nobody may upload."""
     from fastapi import Depends, FastAPI, HTTPException, Query
     from fastapi.responses import FileResponse, HTMLResponse
     from sqlalchemy.exc import SQLAlchemyError
@@ -104,8 +106,13 @@ def create_app(dependencies: Sequence[Callable[..., Any]] = ()) -> FastAPI:
     def empty(message: str) -> HTMLResponse:
         return render("empty.html", message=message)
 
+    async def _nobody() -> None:
+        return None
+
+    may_edit = Depends(editor or _nobody)
+
     @app.get("/", include_in_schema=False)
-    def index() -> Response:
+    def index(editor_name: str | None = may_edit):
         try:
             with engine().connect() as conn:
                 if not data.has_tables(conn):
@@ -116,8 +123,44 @@ def create_app(dependencies: Sequence[Callable[..., Any]] = ()) -> FastAPI:
             log.exception("targets page: warehouse read failed")
             return render("empty.html", status_code=503,
                           message="Không đọc được kho dữ liệu (xem log của API server).")
+        from egov.serve.pages import reported_data
+
         return render("index.html", plans=plans, freshness=fresh, portals=_portal_names(),
-                      reports=_reports())
+                      reports=_reports(), receipts=reported_data.recent_receipts(),
+                      can_upload=editor_name is not None)
+
+    @app.post("/upload", include_in_schema=False)
+    async def upload(request: Request, file: Annotated[UploadFile, File()],
+                     editor_name: str | None = may_edit):
+        """A filled template, taken at once (same checks as the inbox); its receipt."""
+        from starlette.concurrency import run_in_threadpool
+
+        from egov.sources.reported.files import max_bytes
+        from egov.sources.reported.intake import take_upload
+
+        if editor_name is None:
+            raise HTTPException(status_code=403, detail="Chỉ người dùng được phép sửa mới "
+                                                        "được tải số liệu lên")
+        if not web.same_origin(request):
+            raise HTTPException(status_code=403, detail="Biểu mẫu gửi từ nơi khác")
+        data = await file.read(max_bytes() + 1)
+        outcome = await run_in_threadpool(take_upload, file.filename or "tep", data,
+                                           user=editor_name, engine=engine())
+        from egov.serve.pages import reported_data
+
+        lines = reported_data.read_receipt(outcome.receipt.name) or []
+        return render("receipt.html", receipt_name=outcome.receipt.name, file=outcome.name,
+                      lines=lines, outcome=outcome, STATUS_VI=reported_data.RECEIPT_STATUS_VI)
+
+    @app.get("/receipts/{name}", include_in_schema=False)
+    def receipt(name: str):
+        from egov.serve.pages import reported_data
+
+        lines = reported_data.read_receipt(name)
+        if lines is None:
+            raise HTTPException(status_code=404)
+        return render("receipt.html", receipt_name=name, file=name[: -len(".receipt.csv")],
+                      lines=lines, outcome=None, STATUS_VI=reported_data.RECEIPT_STATUS_VI)
 
     @app.get("/plan/{plan_code}", include_in_schema=False)
     def plan(plan_code: str, year: int | None = Query(None, ge=1900, le=9999)) -> Response:
@@ -129,13 +172,19 @@ def create_app(dependencies: Sequence[Callable[..., Any]] = ()) -> FastAPI:
                 raise HTTPException(status_code=404)
             rows = data.plan_evaluations(conn, plan_code, as_of)
             units = {r["unit_code"]: data.unit(conn, r["unit_code"]) for r in rows}
+            from egov.serve.pages.reported_data import measured_beside
+
+            beside = measured_beside(conn, plan_code, as_of)
         years = sorted({r["year"] for r in rows}, reverse=True)
         shown = year if year in years else years[0]
         selected = [r for r in rows if r["year"] == shown]
         counts: dict[str, int] = {}
         for r in selected:
             counts[r["status"]] = counts.get(r["status"], 0) + 1
+        from egov.serve.pages.reported_data import BASIS_VI
+
         return render("plan.html", plan_code=plan_code, title=rows[0]["plan_title"],
+                      BASIS_VI=BASIS_VI, beside=beside,
                       portal=rows[0]["portal_code"], as_of=as_of, years=years, year=shown,
                       rows=selected, counts=counts, units=units,
                       running=shown == as_of.year and as_of < date(shown, 12, 31))
@@ -153,6 +202,15 @@ def create_app(dependencies: Sequence[Callable[..., Any]] = ()) -> FastAPI:
             if unit and current is None:
                 raise HTTPException(status_code=404)
             trail = data.ancestors(conn, unit_code)
+            from egov.serve.pages import reported_data
+
+            revisions, awaited = [], []
+            if reported_data.has_reported(conn):
+                revisions = reported_data.revisions(conn, plan_code, target_code, year)
+                plan_obj, target_obj = reported_data.find_target(plan_code, target_code)
+                if target_obj is not None and target_obj.indicator is None:
+                    awaited = reported_data.still_to_report(conn, plan_obj, target_obj, year,
+                                                            row["as_of_date"])
             trend, children = [], []
             if row["indicator_code"]:
                 trend = trend_points(conn, unit_code, row["indicator_code"], year,
@@ -173,7 +231,8 @@ def create_app(dependencies: Sequence[Callable[..., Any]] = ()) -> FastAPI:
         return render("target.html", plan_code=plan_code, row=row, year=year,
                       unit=current or {"unit_code": unit_code}, trail=trail, point=point,
                       trend=trend, chart=chart, children=children, verdict=verdict,
-                      is_target_unit=unit_code == row["unit_code"])
+                      is_target_unit=unit_code == row["unit_code"], revisions=revisions,
+                      awaited=awaited, BASIS_VI=reported_data.BASIS_VI)
 
     @app.get("/reports/{name}", include_in_schema=False)
     def report_file(name: str) -> Response:

@@ -51,6 +51,44 @@ def signed_in_dependency() -> Callable[[Request, HTTPAuthorizationCredentials | 
     return signed_in
 
 
+def editor_dependency():
+    """The signed-in user's name when their Airflow role may edit (the auth manager allows
+    them to change DAGs: PUT), else None (not signed in, or a viewer). Never raises."""
+    async def editor(request: Request, credentials: Bearer) -> str | None:
+        from airflow.api_fastapi.app import get_auth_manager
+        from airflow.api_fastapi.core_api.security import get_user
+        from fastapi import HTTPException
+
+        try:
+            user = await get_user(request, None, credentials)
+        except HTTPException:
+            return None
+        try:
+            if get_auth_manager().is_authorized_dag(method="PUT", user=user):
+                return str(user.get_name())
+        except Exception:  # noqa: BLE001 - an auth manager error: no editing
+            return None
+        return None
+
+    return editor
+
+
+def same_origin(request: Request) -> bool:
+    """A state-changing request came from this server's own pages, not another site riding
+    on the sign-in cookie: the browser's Sec-Fetch-Site says same-origin, else the Origin
+    names this host (our pages send no Referer and, so, Origin "null" on form posts); a
+    request carrying its own bearer token cannot be forged by a page."""
+    from urllib.parse import urlparse
+
+    if request.headers.get("authorization"):
+        return True
+    site = request.headers.get("sec-fetch-site")
+    if site:
+        return site == "same-origin"
+    origin = urlparse(request.headers.get("origin") or "")
+    return bool(origin.netloc) and origin.netloc == request.headers.get("host", "")
+
+
 def login_url(next_url: str) -> str:
     from urllib.parse import quote
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from egov.compute.indicators.dictionary import name_vi
 from egov.serve.reports.charts import trend_svg
 from egov.serve.reports.labels import (
+    BASIS_VI,
     OUTLOOK_VI,
     STATUS_COLOURS,
     STATUS_VI,
@@ -29,6 +30,11 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+
+
+def _short(text: str, limit: int = 160) -> str:
+    """A long list of source documents (children summed) cut for the table."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip("; ") + "…"
 STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;margin:24px;
 color:#24292f;background:#fff}
@@ -190,6 +196,13 @@ def _target_row(conn: Connection, r: dict[str, Any], units: dict[str, str], as_o
                           title="", width=300, height=120)
     else:
         measured = '<span class="small">Không đo được từ dữ liệu cổng</span>'
+        if r.get("basis") in ("self_reported", "verified"):  # a reported figure (docs/reported-figures.md)
+            sample = " · số liệu mẫu" if r.get("is_sample") else ""
+            measured = (f'<span class="small">{escape(BASIS_VI[r["basis"]])}{sample}: '
+                        f'{escape(_short(r.get("source_doc") or ""))}</span>')
+        if r.get("expected_units") is not None:
+            measured += (f'<br><span class="small">{r.get("reported_units") or 0}/'
+                         f'{r["expected_units"]} đơn vị đã báo cáo</span>')
         chart = ""
     figures = (f"{r['numerator']} / {r['denominator']}" if r.get("denominator") is not None
                else "—")

@@ -12,6 +12,8 @@ STATUS_VI = {
     "at_risk": "Có nguy cơ không đạt",
     "no_data": "Chưa có số liệu",
     "not_measured": "Không đo từ dữ liệu cổng",
+    "awaiting_report": "Chờ báo cáo",
+    "not_due": "Chưa đến hạn báo cáo",
 }
 # (background, text) per status: green / red / light green / amber / grey / light grey
 STATUS_COLOURS = {
@@ -21,7 +23,11 @@ STATUS_COLOURS = {
     "at_risk": ("#fff1c2", "#7d4e00"),
     "no_data": ("#eaeef2", "#57606a"),
     "not_measured": ("#f6f8fa", "#6e7781"),
+    "awaiting_report": ("#ffebe9", "#82071e"),
+    "not_due": ("#f6f8fa", "#6e7781"),
 }
+BASIS_VI = {"measured": "Đo từ dữ liệu cổng", "self_reported": "Đơn vị tự báo cáo",
+            "verified": "Đã thẩm định"}
 OUTLOOK_VI = {"reachable": "Còn khả năng đạt", "out_of_reach": "Không còn khả năng đạt"}
 COMPARATOR_VI = {">=": "≥", ">": ">"}
 LEVEL_VI = {"TINH": "Tỉnh", "SO": "Sở, ngành", "HUYEN": "Huyện", "XA": "Xã"}

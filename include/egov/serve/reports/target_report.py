@@ -10,7 +10,8 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
 
 STATUS_MARK = {"met": "MET", "missed": "MISSED", "on_track": "on track", "at_risk": "AT RISK",
-               "no_data": "no data", "not_measured": "not measured"}
+               "no_data": "no data", "not_measured": "not measured",
+               "awaiting_report": "AWAITING REPORT", "not_due": "report not due"}
 
 
 def _pct(value: Any) -> str:
@@ -48,6 +49,13 @@ def target_report(conn: Connection, as_of: date) -> str:
             plan = r["plan_code"]
             lines += ["", f"== {plan}: {r.get('plan_title') or ''}"]
         measured = r["indicator_code"] or "(not measured by portal data)"
+        if r.get("basis") in ("self_reported", "verified"):  # docs/reported-figures.md
+            units = (f", {r['reported_units']}/{r['expected_units']} units"
+                     if r.get("expected_units") not in (None, 1) else "")
+            measured = (f"reported, {r['basis']}{units}{', SAMPLE' if r.get('is_sample') else ''}"
+                        f": {r.get('source_doc') or ''}"[:120])
+        elif not r["indicator_code"] and r.get("expected_units") is not None:
+            measured = f"reported: {r.get('reported_units') or 0}/{r['expected_units']} units"
         figures = (f"{_pct(r['value_pct'])} ({r['numerator']}/{r['denominator']})"
                    if r["denominator"] is not None else _pct(r["value_pct"]))
         lines.append(

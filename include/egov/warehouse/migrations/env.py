@@ -39,7 +39,7 @@ def _run(connection) -> None:
             bi_views.drop_views(connection)
         context.run_migrations()
         if pending and bi_views.tables_present(connection):
-            bi_views.create_views(connection)
+            bi_views.create_views(connection, bi_views.views_for(connection))
 
 
 connection = config.attributes.get("connection")
