@@ -183,7 +183,8 @@ def _target_row(conn, r: dict, units: dict[str, str], as_of: date) -> str:
                     f" · {escape(units.get(unit, unit))}</span>")
         points = trend_points(conn, unit, indicator, int(r["year"]), up_to=as_of)
         chart = trend_svg(points, threshold=r["threshold_pct"], comparator=r["comparator"],
-                          title="", width=300, height=120)
+                          title="", width=300, height=120,
+                          no_data_text=f"Không có ngày chốt trong năm {int(r['year'])}")
     else:
         measured = '<span class="small">Không đo được từ dữ liệu cổng</span>'
         chart = ""
