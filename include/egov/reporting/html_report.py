@@ -21,6 +21,7 @@ from egov.reporting.labels import (
     STATUS_VI,
     pct_vi,
     threshold_vi,
+    with_current_terms,
 )
 from egov.reporting.trends import trend_points
 
@@ -179,7 +180,7 @@ def _target_row(conn, r: dict, units: dict[str, str], as_of: date) -> str:
     indicator = r.get("indicator_code")
     unit = r["unit_code"]
     if indicator:
-        measured = (f"{escape(name_vi(indicator))}<br><span class=\"small\">{escape(indicator)}"
+        measured = (f"{escape(with_current_terms(name_vi(indicator)))}<br><span class=\"small\">{escape(indicator)}"
                     f" · {escape(units.get(unit, unit))}</span>")
         points = trend_points(conn, unit, indicator, int(r["year"]), up_to=as_of)
         chart = trend_svg(points, threshold=r["threshold_pct"], comparator=r["comparator"],
