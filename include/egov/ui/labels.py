@@ -5,7 +5,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from egov.reporting.labels import COMPARATOR_VI, LEVEL_VI, OUTLOOK_VI, STATUS_VI
+from egov.reporting.labels import (
+    COMPARATOR_VI,
+    LEVEL_VI,
+    OUTLOOK_VI,
+    STATUS_VI,
+    with_current_terms,
+)
 
 # (label, css class); the labels are the reports' (egov.reporting.labels)
 STATUS = {code: (STATUS_VI[code], code.replace("_", "-")) for code in STATUS_VI}
@@ -15,6 +21,52 @@ OUTLOOK = {"reachable": (OUTLOOK_VI["reachable"], "on-track"),
 COMPARATOR = COMPARATOR_VI
 LEVEL = LEVEL_VI  # CapDonVi
 RUN_STATUS = {"loaded": "Thành công", "failed": "Lỗi"}
+
+
+# What each status means, for the legend of the pages.
+STATUS_HELP = {
+    "met": "năm đã kết thúc, giá trị đạt mục tiêu",
+    "missed": "năm đã kết thúc, giá trị không đạt mục tiêu",
+    "on_track": "năm đang diễn ra, giá trị đến nay đạt mức mục tiêu",
+    "at_risk": "năm đang diễn ra, giá trị đến nay dưới mục tiêu",
+    "no_data": "chưa có hồ sơ nào được tính (mẫu số bằng 0)",
+    "not_measured": "chỉ tiêu không đo được từ dữ liệu cổng (cần báo cáo khác)",
+}
+SORT_KEYS = ("target", "value", "threshold", "margin", "denominator", "status")
+
+
+def sort_rows(rows: list[dict], key: str, *, descending: bool = False) -> list[dict]:
+    """Rows of the plan page sorted by one column; rows without a value always last."""
+    from fractions import Fraction
+
+    def value(r: dict):
+        if key == "target":
+            return r["target_code"]
+        if key == "status":
+            return STATUS_ORDER.index(r["status"]) if r["status"] in STATUS_ORDER else 99
+        if key == "threshold":
+            return Decimal(str(r["threshold_pct"]))
+        if key == "denominator":
+            return r["denominator"]
+        if not r.get("denominator"):
+            return None
+        ratio = Fraction(r["numerator"] or 0, r["denominator"]) * 100
+        return ratio if key == "value" else ratio - Fraction(Decimal(str(r["threshold_pct"])))
+
+    present = [r for r in rows if value(r) is not None]
+    missing = [r for r in rows if value(r) is None]
+    present.sort(key=lambda r: (value(r), r["target_code"]), reverse=descending)
+    return present + missing
+
+
+def query(params: dict, **changes) -> str:
+    """'?a=1&b=2' from `params` updated by `changes`, empty values left out."""
+    from urllib.parse import urlencode
+
+    merged = {**params, **changes}
+    pairs = [(k, v.isoformat() if hasattr(v, "isoformat") else v)
+             for k, v in merged.items() if v not in (None, "")]
+    return "?" + urlencode(pairs) if pairs else "?"
 
 
 def status_label(code: str | None) -> str:
@@ -41,7 +93,7 @@ def indicator_name(code: str | None) -> str:
 
     for entry in ENTRIES:
         if entry.code == code:
-            return entry.name_vi
+            return with_current_terms(entry.name_vi)
     return code
 
 
