@@ -287,3 +287,36 @@ def test_every_column_of_every_view_is_in_the_column_dictionary(warehouse):
             documented = re.findall(r"^\| `(\w+)` \|", section, flags=re.M)
             columns = list(conn.execute(sa.text(f"SELECT * FROM {view} WHERE 1 = 0")).keys())
             assert documented == columns, view
+
+
+def test_the_records_behind_a_figure_add_up_to_it(filled):
+    """Issue 19, 2: the doc's bi_dossier query lists the records behind the on-time rate of
+    a district: as many rows as the denominator, the on-time ones the numerator; the same
+    for the district's own records."""
+    query = _doc_query("FROM bi_dossier d")
+    rows = run(filled, query)
+    snap = mart_indicator_snapshot.c
+    with filled.connect() as conn:
+        figure = conn.execute(sa.select(snap.numerator, snap.denominator).where(
+            snap.unit_code == DISTRICT, snap.indicator_code == "on_time_rate",
+            snap.period_type == "year", snap.period_start == date(2025, 1, 1),
+            snap.as_of_date == date(2025, 6, 15))).one()
+        personal = {c["name"] for c in sa.inspect(conn).get_columns("bi_dossier")} & {
+            "applicant_id_hash", "fee_total", "applicant_type"}
+    assert personal == set()
+    assert (sum(r["resolved_on_time"] for r in rows), len(rows)) == tuple(figure)
+    assert [r["resolved_on_time"] for r in rows] == sorted(r["resolved_on_time"] for r in rows)
+    own = run(filled, query.replace(
+        "JOIN unit_closure c ON c.descendant_code = d.unit_code\n", "").replace(
+        "c.ancestor_code = '000.00.21.H52'", "d.unit_code = '000.00.21.H52'"))
+    with filled.connect() as conn:
+        children = conn.execute(sa.select(
+            sa.func.coalesce(sa.func.sum(snap.numerator), 0),
+            sa.func.coalesce(sa.func.sum(snap.denominator), 0)).where(
+            snap.unit_code.in_(sa.select(dim_unit.c.unit_code).where(
+                dim_unit.c.parent_code == DISTRICT)),
+            snap.indicator_code == "on_time_rate", snap.period_type == "year",
+            snap.period_start == date(2025, 1, 1), snap.as_of_date == date(2025, 6, 15))).one()
+    assert {r["unit_code"] for r in own} <= {DISTRICT}
+    assert (sum(r["resolved_on_time"] for r in own), len(own)) == (
+        figure[0] - children[0], figure[1] - children[1])
