@@ -190,7 +190,7 @@ def test_form06_csv_and_xlsx(filled, tmp_path):
             assert sheet[f"C{line}"].number_format == "#,##0"  # thousands separated
         # Ready to print and sign: A4 landscape, one page wide, header rows repeated.
         assert sheet.page_setup.orientation == "landscape"
-        assert int(sheet.page_setup.paperSize) == sheet.PAPERSIZE_A4
+        assert int(sheet.page_setup.paperSize) == int(sheet.PAPERSIZE_A4) == 9  # A4
         assert sheet.sheet_properties.pageSetUpPr.fitToPage
         assert (sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight) == (1, 0)
         assert sheet.print_title_rows == "$9:$12"
