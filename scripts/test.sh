@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# The README's test command: lint, then pytest (PostgreSQL tests use EGOV_TEST_PG_URL).
+# The README's test command: lint, then pytest (PostgreSQL tests use EGOV_TEST_PG_URL, Redis
+# EGOV_TEST_REDIS_URL).
 # Two pytest workers by default (EGOV_TEST_WORKERS; 0 runs in one process): most of the
 # suite's time is Airflow subprocesses that keep one core busy each.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$REPO_ROOT"
 ruff check dags include plugins tests benchmarks
-python -m pytest -n "${EGOV_TEST_WORKERS:-2}" --dist loadfile --durations=15 "$@"
+# No PostgreSQL / Redis on the configured address: scripts/test_services.py starts its own
+# from pip wheels on free ports and stops them after.
+python scripts/test_services.py -- \
+  python -m pytest -n "${EGOV_TEST_WORKERS:-2}" --dist loadfile --durations=15 "$@"
