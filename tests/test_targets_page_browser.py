@@ -256,6 +256,7 @@ def _signed_in_page(pw, api, password, width=1400):
     browser = launch_chromium(pw)
     page = browser.new_page(viewport={"width": width, "height": 1000}, accept_downloads=True)
     sign_in(page, api, password)
+    page.wait_for_url(lambda url: "/auth/" not in url, wait_until="load", timeout=60_000)
     return browser, page
 
 
@@ -313,11 +314,13 @@ def test_downloads_and_data_docs_work_on_the_page_in_the_frame_and_in_the_report
             # The Data Docs link of the freshness table, inside the frame.
             page.goto(f"{api.base}/plugin/egov-targets")
             frame = page.frame_locator("iframe").first
-            frame.locator("#freshness a.data-docs").first.click()
-            frame.locator("a[href*='validations/'], a[href*='expectations/']").first.wait_for(
-                timeout=30_000)
-            docs = next(f for f in page.frames if "/egov-data-docs/" in f.url)
-            assert "Chưa có Data Docs" not in docs.inner_text("body")
+            with page.expect_event("framenavigated", timeout=30_000,
+                                   predicate=lambda f: "/egov-data-docs/" in f.url) as nav:
+                frame.locator("#freshness a.data-docs").first.click()
+            docs = nav.value
+            docs.wait_for_load_state("load")
+            assert docs.parent_frame is not None  # still inside the Airflow UI's frame
+            assert "Expectation Validation Result" in docs.inner_text("body")
             page.screenshot(path=str(shots / "data-docs-in-frame.png"))
         finally:
             browser.close()
@@ -401,7 +404,7 @@ def test_as_of_legend_filters_sorting_and_a_narrow_screen(live):
             page.goto(f"{api.base}{PREFIX}/plan/{plan_code}/target/{target['target_code']}"
                       "?year=2024")
             _no_overflow(page, 390)
-            tips = [t.inner_text() for t in page.query_selector_all(
+            tips = [t.text_content() for t in page.query_selector_all(
                 "svg.egov-trend circle.point title")]
             assert tips and all(t.startswith("31/12/2024") for t in tips), tips
             assert "·" not in page.inner_text("p:has(+ .unit-trail)").rstrip()[-3:]
