@@ -10,6 +10,7 @@ import subprocess
 import sys
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -477,6 +478,10 @@ def test_a_failed_portal_shows_why_with_links_into_airflow(live):
                 assert abs(float(age) - (now - at).total_seconds() / 3600) < 0.2
                 assert "ngưỡng 36 giờ" in page.inner_text(
                     f"#freshness tr[data-portal='{r['portal_code']}'] .age")
+                shown = page.inner_text(f"#freshness tr[data-portal='{r['portal_code']}'] "
+                                        ".loaded-at").splitlines()[0]
+                assert shown == at.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).strftime(
+                    "%d/%m/%Y %H:%M")  # written on this machine's clock, shown in VN time
 
             # Each portal's own latest validation, and a Data Docs page of its own.
             hrefs = set()

@@ -126,13 +126,22 @@ def day(value) -> str:
     return value.strftime("%d/%m/%Y")
 
 
+def local_time(value: datetime) -> datetime:
+    """`value` in Asia/Ho_Chi_Minh. The run accounting's times are written naive on the
+    machine's own clock (`datetime.now()`): a naive value is read in this machine's zone."""
+    from zoneinfo import ZoneInfo
+
+    return value.astimezone(ZoneInfo("Asia/Ho_Chi_Minh"))
+
+
 def moment(value) -> str:
+    """A run's time, in Asia/Ho_Chi_Minh (the page says so), 'dd/mm/yyyy HH:MM'."""
     if value is None:
         return "—"
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     if isinstance(value, datetime):
-        return value.strftime("%d/%m/%Y %H:%M")
+        return local_time(value).strftime("%d/%m/%Y %H:%M")
     return day(value)
 
 
