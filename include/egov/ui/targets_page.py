@@ -229,7 +229,9 @@ def create_app(dependencies=()):
         from egov.targets import passes
         from egov.ui.records import own_figures
 
-        if point is not None and children:
+        # Record counts add up over the tree; catalogue counts do not (a procedure offered
+        # by several units counts once in their parent's subtree): no own row for those.
+        if point is not None and children and row["indicator_code"] in RECORD_RATIOS:
             figures = own_figures((point.numerator or 0, point.denominator or 0), children)
             own = data.UnitRow(unit_code, (current or {}).get("unit_name"), None, False,
                                figures[0], figures[1], value_pct(*figures))
