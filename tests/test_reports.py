@@ -275,3 +275,41 @@ def test_form06_writes_one_spelling_per_field(tmp_path):
     wb = load_workbook(write_xlsx(rows, tmp_path / "f.xlsx", as_of=AS_OF))
     assert wb["U"]["B14"].value == "Hộ tịch (HT)"
     assert wb["U"]["C14"].value == 3 * 1_234 and wb["U"]["C14"].number_format == "#,##0"
+
+
+def test_form06_names_each_field_one_way(filled, tmp_path):
+    """Issue 19, 6: the portals send "Hộ tịch" as " hộ  tịch ", "HỘ TỊCH", "Hộ Tịch", in NFD
+    and without diacritics; every sheet and the CSV write each field code one way: the most
+    frequent spelling, in NFC."""
+    import unicodedata
+    from collections import Counter, defaultdict
+
+    from openpyxl import load_workbook
+
+    with filled.connect() as conn:
+        seen = conn.execute(sa.text("SELECT field_code, field_name, count(*) AS n FROM "
+                                    "fct_dossier WHERE field_code IS NOT NULL AND field_name "
+                                    "IS NOT NULL GROUP BY field_code, field_name")).all()
+    spellings: dict[str, Counter] = defaultdict(Counter)
+    for code, name, n in seen:
+        spellings[code][" ".join(unicodedata.normalize("NFC", name).split())] += n
+    assert any(len(c) > 1 for c in spellings.values())  # the data does vary
+    result = publish(AS_OF, engine=filled, root=tmp_path / "reports")
+    folder = Path(result["dir"])
+    labels: dict[str, set] = defaultdict(set)
+    wb = load_workbook(folder / f"bieu06_{PORTAL}_2025-Q2.xlsx")
+    for sheet in wb.worksheets[1:]:
+        for line in range(14, sheet.max_row + 1):
+            text = sheet[f"B{line}"].value
+            found = re.fullmatch(r"(.+) \(([^()]+)\)", text or "")
+            if found:
+                labels[found.group(2)].add(found.group(1))
+    with (folder / f"bieu06_{PORTAL}.csv").open(encoding="utf-8-sig", newline="") as fh:
+        for r in csv.DictReader(fh):
+            if r["field_code"]:
+                labels[r["field_code"]].add(r["field_name"])
+    assert labels
+    for code, names in labels.items():
+        want = min(spellings[code].items(), key=lambda kv: (-kv[1], kv[0]))[0]
+        assert names == {want}, (code, names)
+        assert unicodedata.is_normalized("NFC", want)

@@ -76,8 +76,31 @@ def _day(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
+def field_names(conn) -> dict[tuple[str, str], str]:
+    """{(portal, field code): its one spelling}: of the names the records carry for the code
+    (portals send the same field in several spellings: spaces, case, NFD, no diacritics),
+    the most frequent once cleaned (`clean_name`); ties go to the smallest."""
+    from collections import Counter
+
+    from sqlalchemy import func, select
+
+    from egov.warehouse.schema import fct_dossier as f
+
+    counts: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    stmt = (select(f.c.portal_code, f.c.field_code, f.c.field_name, func.count())
+            .where(f.c.field_code.is_not(None), f.c.field_name.is_not(None))
+            .group_by(f.c.portal_code, f.c.field_code, f.c.field_name))
+    for portal, code, name, n in conn.execute(stmt):
+        cleaned = clean_name(name)
+        if cleaned:
+            counts[(portal, code)][cleaned] += n
+    return {key: min(c.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+            for key, c in counts.items()}
+
+
 def read_form06(conn, as_of: date) -> list[dict]:
-    """Every mart_form06 row of `as_of`, with the unit's name, level and parent."""
+    """Every mart_form06 row of `as_of`, with the unit's name, level and parent; each field
+    under its one spelling (`field_names`)."""
     from sqlalchemy import Date, literal, select
 
     from egov.warehouse.schema import dim_unit as u
@@ -86,12 +109,14 @@ def read_form06(conn, as_of: date) -> list[dict]:
     stmt = (select(f, u.c.unit_name, u.c.unit_level, u.c.parent_code)
             .select_from(f.outerjoin(u, u.c.unit_code == f.c.unit_code))
             .where(f.c.as_of_date == literal(as_of, Date)))
+    names = field_names(conn)
     rows = []
     for r in conn.execute(stmt).mappings():
         row = dict(r)
         for key in ("as_of_date", "period_start", "period_end"):
             row[key] = _day(row[key])
-        row["field_name"] = clean_name(row.get("field_name"))
+        row["field_name"] = names.get((row["portal_code"], row["field_code"])) or clean_name(
+            row.get("field_name"))
         row["unit_name"] = clean_name(row.get("unit_name"))
         rows.append(row)
     return rows
