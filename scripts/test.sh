@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's test command: lint (ruff, then mypy: [tool.mypy] in pyproject.toml, its cache in
-# .mypy_cache/), then pytest (PostgreSQL tests use EGOV_TEST_PG_URL).
+# .mypy_cache/), then pytest (PostgreSQL tests use EGOV_TEST_PG_URL, Redis EGOV_TEST_REDIS_URL).
 # Two pytest workers by default (EGOV_TEST_WORKERS; 0 runs in one process): most of the
 # suite's time is Airflow subprocesses that keep one core busy each.
 set -euo pipefail
@@ -8,4 +8,7 @@ source "$(dirname "$0")/env.sh"
 cd "$REPO_ROOT"
 ruff check dags include plugins tests benchmarks
 mypy
-python -m pytest -n "${EGOV_TEST_WORKERS:-2}" --dist loadfile --durations=15 "$@"
+# No PostgreSQL / Redis on the configured address: scripts/test_services.py starts its own
+# from pip wheels on free ports and stops them after.
+python scripts/test_services.py -- \
+  python -m pytest -n "${EGOV_TEST_WORKERS:-2}" --dist loadfile --durations=15 "$@"

@@ -33,6 +33,12 @@ if [ ! -s "$reports/latest.json" ]; then
   python -m egov.serve.reports.publish > "$LOG/reports.log" 2>&1 || echo "(no reports: see $LOG/reports.log)"
 fi
 
+# `airflow dags test` runs its tasks in its own process: the UI has no task logs of the
+# demo's runs ("Could not read served logs"); the Targets page names the demo's log file.
+if [ -s "$AIRFLOW_HOME/demo/dags-test.log" ]; then
+  export EGOV_DEMO_LOG="${EGOV_DEMO_LOG:-$AIRFLOW_HOME/demo/dags-test.log}"
+fi
+
 export AIRFLOW__CORE__PARALLELISM="${AIRFLOW__CORE__PARALLELISM:-4}"  # a laptop, not a cluster
 
 # Each component in its own process group, so that stopping it stops its workers too.

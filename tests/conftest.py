@@ -1,7 +1,8 @@
 """Shared fixtures: migrated warehouses on SQLite and on a real PostgreSQL server.
 
 PostgreSQL comes from EGOV_TEST_PG_URL (a server URL whose database may be created and
-dropped); `.ci/run` makes sure the server is up. A missing server is an error, not a skip.
+dropped); `.ci/run` makes sure the server is up, and `make test` (scripts/test_services.py)
+starts one from pip wheels when none answers. A missing server is an error, not a skip.
 """
 
 from __future__ import annotations

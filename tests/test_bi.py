@@ -24,7 +24,7 @@ from egov.warehouse.schema import (
 from tests.e2e_support import REPO
 from tests.test_recompute import PORTAL, load
 
-DAYS = [date(2025, 4, 30), date(2025, 5, 31), date(2025, 6, 15)]
+DAYS = [date(2025, 3, 31), date(2025, 4, 30), date(2025, 5, 31), date(2025, 6, 15)]
 ROOT, DISTRICT = "000.00.00.H52", "000.00.21.H52"
 
 
@@ -168,16 +168,17 @@ def test_every_query_of_the_bi_doc_runs_and_answers(filled):
         (r["plan_code"], r["target_code"], r["year"]) for r in latest
         if r["status"] in ("at_risk", "missed") or r["outlook"] == "out_of_reach"}
     assert [r["margin_pct"] for r in margins] == sorted(r["margin_pct"] for r in margins)
-    assert [r["period_start"] for r in monthly] == ["2025-04-01", "2025-05-01"]
+    assert [r["period_start"] for r in monthly] == ["2025-03-01", "2025-04-01", "2025-05-01"]
     assert [r["as_of_date"] for r in year_so_far] == [d.isoformat() for d in DAYS]
     snap = mart_indicator_snapshot.c
     with filled.connect() as conn:
         may = conn.execute(sa.select(snap.numerator, snap.denominator).where(
             snap.unit_code == ROOT, snap.indicator_code == "on_time_rate",
             snap.period_type == "month", snap.as_of_date == date(2025, 5, 31))).one()
-    assert (monthly[1]["numerator"], monthly[1]["denominator"]) == tuple(may)
+    assert (monthly[2]["numerator"], monthly[2]["denominator"]) == tuple(may)
     ratios = [Decimal(r["numerator"]) / r["denominator"] for r in worst]
     assert ratios == sorted(ratios) and len(worst) <= 10
+    assert {r["period_start"] for r in worst} == {"2025-01-01"}  # the newest ended quarter
     assert form[0]["field_label"] == "Tổng cộng"
     assert form[0]["total_to_handle"] == sum(r["total_to_handle"] for r in form[1:])
     assert all(r["unit_code"] != ROOT for r in districts)
@@ -239,3 +240,83 @@ def kind_url(request, tmp_path):
     url = create_pg_database()
     request.addfinalizer(lambda: drop_pg_database(url))
     return url
+
+
+def _doc_query(startswith: str) -> str:
+    return next(q for q in doc_queries() if startswith in q)
+
+
+def test_the_worst_districts_answer_on_the_second_day_of_a_quarter(warehouse, world):
+    """Issue 19: 'the quarter of the newest as-of day' answered nothing on 2 July (nothing
+    resolved yet in the new quarter); the doc's query answers the last ended quarter."""
+    load(warehouse, world)
+    recompute([date(2025, 6, 30), date(2025, 7, 1), date(2025, 7, 2)], engine=warehouse,
+              run_id="rc")
+    quarter_so_far = """
+        SELECT unit_code FROM bi_indicator_trend
+        WHERE indicator_code = 'on_time_rate' AND period_type = 'quarter'
+          AND unit_level = 'HUYEN' AND denominator > 0
+          AND as_of_date = (SELECT max(as_of_date) FROM mart_indicator_snapshot)"""
+    assert run(warehouse, quarter_so_far) == []  # what the doc asked before
+    worst = run(warehouse, _doc_query("unit_level = 'HUYEN' AND denominator > 0"))
+    assert worst and {(r["period_start"]) for r in worst} == {"2025-04-01"}
+    snap = mart_indicator_snapshot.c
+    with warehouse.connect() as conn:
+        final = dict(conn.execute(sa.select(snap.unit_code, snap.numerator).where(
+            snap.indicator_code == "on_time_rate", snap.period_type == "quarter",
+            snap.period_start == date(2025, 4, 1), snap.as_of_date == date(2025, 6, 30))).all())
+    assert all(final[r["unit_code"]] == r["numerator"] for r in worst)
+
+
+def test_margins_carry_no_rounding_noise(filled):
+    margins = _doc_query("AS margin_pct")
+    with filled.connect() as conn:
+        rows = conn.execute(sa.text(margins.strip().rstrip(";"))).mappings().all()
+    assert rows
+    for r in rows:
+        text = str(r["margin_pct"])
+        assert len(text.split(".")[-1]) <= 2 or "." not in text, text
+
+
+def test_every_column_of_every_view_is_in_the_column_dictionary(warehouse):
+    text = (REPO / "docs" / "bi.md").read_text(encoding="utf-8")
+    dictionary = text.split("## Column dictionary", 1)[1].split("\n## ", 1)[0]
+    with warehouse.connect() as conn:
+        for view in VIEWS:
+            section = dictionary.split(f"### `{view}`", 1)[1].split("\n### ", 1)[0]
+            documented = re.findall(r"^\| `(\w+)` \|", section, flags=re.M)
+            columns = list(conn.execute(sa.text(f"SELECT * FROM {view} WHERE 1 = 0")).keys())
+            assert documented == columns, view
+
+
+def test_the_records_behind_a_figure_add_up_to_it(filled):
+    """Issue 19, 2: the doc's bi_dossier query lists the records behind the on-time rate of
+    a district: as many rows as the denominator, the on-time ones the numerator; the same
+    for the district's own records."""
+    query = _doc_query("FROM bi_dossier d")
+    rows = run(filled, query)
+    snap = mart_indicator_snapshot.c
+    with filled.connect() as conn:
+        figure = conn.execute(sa.select(snap.numerator, snap.denominator).where(
+            snap.unit_code == DISTRICT, snap.indicator_code == "on_time_rate",
+            snap.period_type == "year", snap.period_start == date(2025, 1, 1),
+            snap.as_of_date == date(2025, 6, 15))).one()
+        personal = {c["name"] for c in sa.inspect(conn).get_columns("bi_dossier")} & {
+            "applicant_id_hash", "fee_total", "applicant_type"}
+    assert personal == set()
+    assert (sum(r["resolved_on_time"] for r in rows), len(rows)) == tuple(figure)
+    assert [r["resolved_on_time"] for r in rows] == sorted(r["resolved_on_time"] for r in rows)
+    own = run(filled, query.replace(
+        "JOIN unit_closure c ON c.descendant_code = d.unit_code\n", "").replace(
+        "c.ancestor_code = '000.00.21.H52'", "d.unit_code = '000.00.21.H52'"))
+    with filled.connect() as conn:
+        children = conn.execute(sa.select(
+            sa.func.coalesce(sa.func.sum(snap.numerator), 0),
+            sa.func.coalesce(sa.func.sum(snap.denominator), 0)).where(
+            snap.unit_code.in_(sa.select(dim_unit.c.unit_code).where(
+                dim_unit.c.parent_code == DISTRICT)),
+            snap.indicator_code == "on_time_rate", snap.period_type == "year",
+            snap.period_start == date(2025, 1, 1), snap.as_of_date == date(2025, 6, 15))).one()
+    assert {r["unit_code"] for r in own} <= {DISTRICT}
+    assert (sum(r["resolved_on_time"] for r in own), len(own)) == (
+        figure[0] - children[0], figure[1] - children[1])

@@ -126,3 +126,24 @@ def test_trend_points_from_the_marts(warehouse):
     assert got[0].value_pct is None
     assert Decimal(str(got[2].value_pct)) == Decimal("95.00")
     assert [p.as_of for p in capped] == [date(2025, 1, 1), date(2025, 2, 1)]
+
+
+def test_a_past_years_trend_spans_that_year_only(warehouse):
+    """Later nights recompute the 2023 snapshot (plans name the year): those as-of days of
+    2024 and 2025 are not part of 2023's trend (issue 19: '2023' drawn over 2025)."""
+    def snap(as_of, num, den):
+        return {"as_of_date": as_of, "portal_code": "p", "unit_code": "U1",
+                "indicator_code": "on_time_rate", "period_type": "year",
+                "period_start": date(2023, 1, 1), "period_end": date(2023, 12, 31),
+                "numerator": num, "denominator": den, "value_pct": value_pct(num, den)}
+
+    with warehouse.begin() as conn:
+        conn.execute(sa.insert(mart_indicator_snapshot), [
+            snap(date(2023, 6, 30), 5, 10), snap(date(2023, 12, 31), 8, 10),
+            snap(date(2024, 1, 1), 8, 10), snap(date(2025, 6, 30), 8, 10),
+            snap(date(2025, 12, 31), 8, 10)])
+    with warehouse.connect() as conn:
+        got = trend_points(conn, "U1", "on_time_rate", 2023, up_to=date(2025, 12, 31))
+        none = trend_points(conn, "U1", "on_time_rate", 2022, up_to=date(2025, 12, 31))
+    assert [p.as_of for p in got] == [date(2023, 6, 30), date(2023, 12, 31)]
+    assert none == []

@@ -168,6 +168,40 @@ def test_no_script_from_the_data_runs_in_chromium_and_the_docs_render_offline(se
             browser.close()
 
 
+def test_no_dead_button_and_no_link_out_of_the_site(server):
+    """Issue 19: GX's "Show All / Failed Only" buttons need JavaScript (the sandbox runs
+    none) and its newsletter link leads to the internet: neither is on the pages, also on
+    pages an older build already rewrote (served through the same filter)."""
+    from playwright.sync_api import sync_playwright
+
+    from egov.quality.docs_site import MARKER
+
+    api, password, site, page_file = server
+    old = site / "raw" / "old_build.html"
+    old.write_text(MARKER + page_file.read_text(encoding="utf-8").replace(
+        "</body>", "<div class=\"card mb-3\">\n<div class=\"card-header p-2\">\n<strong>"
+        "Actions</strong></div><div class=\"card-body\"><div><label onclick=\"x()\">Failed "
+        "Only</label></div></div></div><p>Stay current with our newsletter <a href=\"https://"
+        "greatexpectations.io/newsletter\">Subscribe</a></p><p id=\"end\">end</p></body>"),
+        encoding="utf-8")
+    with sync_playwright() as pw:
+        browser = launch_chromium(pw)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            sign_in(page, api, password)
+            for path in (_url(site, page_file), f"{PREFIX}/raw/old_build.html"):
+                page.goto(api.base + path, wait_until="load")
+                body = page.inner_text("body")
+                assert "Expectation Validation Result" in body, path
+                assert "Failed Only" not in body and "Show All" not in body, path
+                assert "newsletter" not in body.lower(), path
+                hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
+                assert [h for h in hrefs if not h.startswith(api.base)] == [], path
+        finally:
+            browser.close()
+            old.unlink()
+
+
 def test_the_vendored_assets_carry_their_licenses():
     from egov.quality.docs_site import ASSETS, VENDOR_FILES
 

@@ -42,6 +42,25 @@ def test_data_docs_index_names_every_suite(docs):
     assert seconds < 30
 
 
+def test_a_passed_gate_is_not_shown_as_a_failed_check(tmp_path):
+    """Issue 19: one rejected version in 31 (quarantined, gate passed) made the dossier
+    check red "không đạt" every night; the index says the gate passed instead."""
+    from egov.quality.gate import gate_decision
+
+    records = _records(30) + [{**GOOD, "MaHoSo": "BAD", "MaDonVi": "U9"}]
+    quality = validate_portal(UNITS, [PROC], records)
+    gate = gate_decision(quality.records, "binh-dinh")
+    assert gate.passed and gate.rejected == 1
+    index = build_data_docs(quality.suite_inputs, "binh-dinh", "run-1", root=tmp_path,
+                            gate=gate)
+    rows = {tr.split("binh-dinh.")[1].split("<")[0]: tr
+            for tr in index.read_text().split("<tr ")[1:] if "binh-dinh." in tr}
+    assert "đạt ngưỡng" in rows["dossier_versions"] and "table-warning" in rows[
+        "dossier_versions"]
+    assert "không đạt" not in rows["dossier_versions"]
+    assert "table-success" in rows["unit_tree"]
+
+
 def _load_plugin():
     spec = importlib.util.spec_from_file_location("egov_data_docs_plugin", PLUGIN)
     module = importlib.util.module_from_spec(spec)

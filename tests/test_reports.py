@@ -155,35 +155,57 @@ def test_form06_csv_and_xlsx(filled, tmp_path):
     # XLSX: one sheet per unit, the tree in order, the form's columns
     quarter = [r for r in mart if r["period_type"] == "quarter"]
     wb = load_workbook(folder / f"bieu06_{PORTAL}_2025-Q2.xlsx")
-    assert len(wb.sheetnames) == len(parents) == len({r["unit_code"] for r in quarter})
-    assert wb.sheetnames[0] == "000.00.00.H52"
-    assert wb.sheetnames == [sheet_title(u, set()) for u in unit_order(parents)]
+    assert wb.sheetnames[0] == "Mục lục"  # the index, then a sheet per unit
+    assert len(wb.sheetnames) - 1 == len(parents) == len({r["unit_code"] for r in quarter})
+    assert wb.sheetnames[1] == "000.00.00.H52"
+    assert wb.sheetnames[1:] == [sheet_title(u, set()) for u in unit_order(parents)]
     ws = wb["000.00.00.H52"]
     assert ws["A1"].value == "Biểu số 06/VPCP/KSTT"
     assert "01/2020/TT-VPCP" in ws["A2"].value
     assert ws["A5"].value == "Kỳ báo cáo: Quý II năm 2025 (từ ngày 01/04/2025 đến ngày 31/05/2025)"
     assert (ws["C9"].value, ws["G9"].value) == ("Số hồ sơ nhận giải quyết", "Kết quả giải quyết")
-    assert [ws[f"{c}11"].value for c in "DEFHIJMN"] == [
+    assert [ws[f"{c}11"].value for c in "DEFHIJLM"] == [
         "Số kỳ trước chuyển qua", "Số mới tiếp nhận trực tuyến",
         "Số mới tiếp nhận trực tiếp và qua dịch vụ bưu chính", "Trả trước hạn",
         "Trả đúng thời hạn", "Trả quá hạn", "Chưa đến hạn", "Quá hạn"]
-    assert [ws[f"{c}12"].value for c in "CDEFGHIJKLMN"] == [f"({n})" for n in range(1, 13)]
+    # The official numbering (1)..(11); the withdrawn column outside it.
+    assert [ws[f"{c}12"].value for c in "CDEFGHIJKLM"] == [f"({n})" for n in range(1, 12)]
+    assert (ws["N9"].value, ws["N12"].value) == ("Số hồ sơ rút, dừng xử lý (ngoài mẫu)", "(*)")
     total = next(r for r in quarter if r["unit_code"] == "000.00.00.H52"
                  and r["field_code"] is None)
     assert ws["B13"].value == "Tổng cộng"
-    assert [ws[f"{c}13"].value for c in "DEFHIJKMN"] == [
+    assert [ws[f"{c}13"].value for c in "DEFHIJLMN"] == [
         total["carried_over"], total["received_online"], total["received_in_person_or_postal"],
         total["resolved_early"], total["resolved_on_time"], total["resolved_late"],
-        total["withdrawn_or_stopped"], total["open_within_deadline"], total["open_overdue"]]
+        total["open_within_deadline"], total["open_overdue"], total["withdrawn_or_stopped"]]
     fields = [r for r in quarter if r["unit_code"] == "000.00.00.H52" and r["field_code"]]
     assert ws.max_row >= 13 + len(fields)
-    for sheet in wb.worksheets:  # (1) = (2)+(3)+(4) = (5)+(9)+(10) on every row
+    for sheet in wb.worksheets[1:]:  # (1) = (2)+(3)+(4) = (5)+(9)+(*) on every row
         for line in range(13, sheet.max_row + 1):
             if not isinstance(sheet[f"C{line}"].value, int):
                 continue
             c = {col: sheet[f"{col}{line}"].value for col in "CDEFGHIJKLMN"}
-            assert c["C"] == c["D"] + c["E"] + c["F"] == c["G"] + c["K"] + c["L"]
-            assert c["G"] == c["H"] + c["I"] + c["J"] and c["L"] == c["M"] + c["N"]
+            assert c["C"] == c["D"] + c["E"] + c["F"] == c["G"] + c["K"] + c["N"]
+            assert c["G"] == c["H"] + c["I"] + c["J"] and c["K"] == c["L"] + c["M"]
+            assert sheet[f"C{line}"].number_format == "#,##0"  # thousands separated
+        # Ready to print and sign: A4 landscape, one page wide, header rows repeated.
+        assert sheet.page_setup.orientation == "landscape"
+        assert int(sheet.page_setup.paperSize) == int(sheet.PAPERSIZE_A4) == 9  # A4
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage
+        assert (sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight) == (1, 0)
+        assert sheet.print_title_rows == "$9:$12"
+        texts = [c.value for row in sheet.iter_rows() for c in row if isinstance(c.value, str)]
+        assert "THỦ TRƯỞNG ĐƠN VỊ" in texts and "NGƯỜI LẬP BIỂU" in texts
+        assert any(t.startswith("……………, ngày") for t in texts)
+    # The index: every unit with its name, its sheet (a link) and its total (1).
+    index = wb["Mục lục"]
+    listed = [[c.value for c in row] for row in index.iter_rows(min_row=6)]
+    assert [r[4] for r in listed] == wb.sheetnames[1:]
+    assert listed[0][1:3] == ["000.00.00.H52", "UBND tỉnh Tây Ninh"]
+    assert listed[0][5] == total["carried_over"] + total["received_online"] + total[
+        "received_in_person_or_postal"]
+    assert index.cell(row=6, column=5).hyperlink.location == "'000.00.00.H52'!A1" or \
+        index.cell(row=6, column=5).hyperlink.target == "#'000.00.00.H52'!A1"
 
 
 def test_latest_moves_forward_only_and_reruns_replace(filled, tmp_path):
@@ -228,3 +250,66 @@ def test_report_renders_in_headless_chromium(filled, tmp_path):
     run = subprocess.run([chromium, *flags, f"--screenshot={shot}", "--window-size=1400,1800",
                           page.as_uri()], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0 and shot.stat().st_size > 10_000, run.stderr[-2000:]
+
+
+def test_form06_writes_one_spelling_per_field(tmp_path):
+    """Issue 19, 6: a field name in NFD or with stray spaces is written as one NFC
+    spelling (the CSV and the sheet)."""
+    import unicodedata
+
+    from openpyxl import load_workbook
+
+    from egov.serve.reports.form06_export import clean_name, write_csv, write_xlsx
+
+    nfd = unicodedata.normalize("NFD", "Hộ tịch")
+    assert nfd != "Hộ tịch" and clean_name(f"  {nfd}  \t") == "Hộ tịch"
+    assert clean_name("Hộ   tịch") == "Hộ tịch" and clean_name("  ") is None
+    counts = dict.fromkeys(FORM06_COUNTS, 1_234)
+    base = {"as_of_date": AS_OF, "portal_code": PORTAL, "unit_code": "U", "unit_name": "Xã A",
+            "unit_level": "XA", "parent_code": None, "period_type": "year",
+            "period_start": date(2025, 1, 1), "period_end": date(2025, 12, 31), **counts}
+    rows = [{**base, "field_code": None, "field_name": None},
+            {**base, "field_code": "HT", "field_name": f" {nfd}  "}]
+    write_csv(rows, tmp_path / "f.csv")
+    assert "Hộ tịch," in (tmp_path / "f.csv").read_text(encoding="utf-8-sig")
+    wb = load_workbook(write_xlsx(rows, tmp_path / "f.xlsx", as_of=AS_OF))
+    assert wb["U"]["B14"].value == "Hộ tịch (HT)"
+    assert wb["U"]["C14"].value == 3 * 1_234 and wb["U"]["C14"].number_format == "#,##0"
+
+
+def test_form06_names_each_field_one_way(filled, tmp_path):
+    """Issue 19, 6: the portals send "Hộ tịch" as " hộ  tịch ", "HỘ TỊCH", "Hộ Tịch", in NFD
+    and without diacritics; every sheet and the CSV write each field code one way: the most
+    frequent spelling, in NFC."""
+    import unicodedata
+    from collections import Counter, defaultdict
+
+    from openpyxl import load_workbook
+
+    with filled.connect() as conn:
+        seen = conn.execute(sa.text("SELECT field_code, field_name, count(*) AS n FROM "
+                                    "fct_dossier WHERE field_code IS NOT NULL AND field_name "
+                                    "IS NOT NULL GROUP BY field_code, field_name")).all()
+    spellings: dict[str, Counter] = defaultdict(Counter)
+    for code, name, n in seen:
+        spellings[code][" ".join(unicodedata.normalize("NFC", name).split())] += n
+    assert any(len(c) > 1 for c in spellings.values())  # the data does vary
+    result = publish(AS_OF, engine=filled, root=tmp_path / "reports")
+    folder = Path(result["dir"])
+    labels: dict[str, set] = defaultdict(set)
+    wb = load_workbook(folder / f"bieu06_{PORTAL}_2025-Q2.xlsx")
+    for sheet in wb.worksheets[1:]:
+        for line in range(14, sheet.max_row + 1):
+            text = sheet[f"B{line}"].value
+            found = re.fullmatch(r"(.+) \(([^()]+)\)", text or "")
+            if found:
+                labels[found.group(2)].add(found.group(1))
+    with (folder / f"bieu06_{PORTAL}.csv").open(encoding="utf-8-sig", newline="") as fh:
+        for r in csv.DictReader(fh):
+            if r["field_code"]:
+                labels[r["field_code"]].add(r["field_name"])
+    assert labels
+    for code, names in labels.items():
+        want = min(spellings[code].items(), key=lambda kv: (-kv[1], kv[0]))[0]
+        assert names == {want}, (code, names)
+        assert unicodedata.is_normalized("NFC", want)

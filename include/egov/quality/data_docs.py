@@ -77,12 +77,14 @@ def _safe(text: str) -> str:
 
 
 def build_data_docs(suite_inputs, portal_code: str, run_id: str, *, window_seq: int = 0,
-                    root: Path | None = None) -> Path:
+                    root: Path | None = None, gate=None) -> Path:
     """Update the Data Docs site of the file-based project with each suite of
     `suite_inputs` (`PortalQuality.suite_inputs`: (suite, rules, frame, validation result)):
     the validation the load step ran is stored and rendered as it is, not run again (an
     input without its result, (suite, rules, frame), is validated through a checkpoint).
     Values HTML-escaped, pages rewritten to render offline, a static index (docs_site.py).
+    `gate` (an `egov.quality.gate.GateDecision`): stored with the record suites' results,
+    so the index tells "rows rejected and quarantined, gate passed" from a failed load.
     Returns the site's index.html."""
     from egov.quality import docs_site
     from egov.quality.gxrun import build_suite
@@ -104,7 +106,8 @@ def build_data_docs(suite_inputs, portal_code: str, run_id: str, *, window_seq: 
             results = _checkpoint_results(context, portal_code, suite_name, name, rules, frame,
                                           run_name)
         else:
-            results = [_stored_result(validation, portal_code, suite_name, name, run_name)]
+            results = [_stored_result(validation, portal_code, suite_name, name, run_name,
+                                      gate=gate if suite_name.startswith("dossier") else None)]
         # What the pages show, escaped: the stored results and the suite's arguments.
         for identifier, suite_result in results:
             docs_site.escape_validation_result(suite_result)
@@ -121,7 +124,8 @@ def build_data_docs(suite_inputs, portal_code: str, run_id: str, *, window_seq: 
     return docs_site.write_index(site, root)
 
 
-def _stored_result(validation, portal_code: str, suite_name: str, name: str, run_name: str):
+def _stored_result(validation, portal_code: str, suite_name: str, name: str, run_name: str,
+                   gate=None):
     """(identifier, result) of the load step's own validation, named as a checkpoint of the
     file-based project would name it. A copy: the caller's result is left as it was."""
     import copy
@@ -144,6 +148,9 @@ def _stored_result(validation, portal_code: str, suite_name: str, name: str, run
                                        "datasource_name": source,
                                        "data_asset_name": suite_name}
     meta.update(run_id=run, validation_time=moment.isoformat())
+    if gate is not None:
+        meta["egov_gate"] = {"passed": bool(gate.passed), "rejected": int(gate.rejected),
+                             "validated": int(gate.validated)}
     results = []
     for item in validation.results:  # escaping assigns to these copies, not the originals
         item = copy.copy(item)
@@ -200,10 +207,12 @@ def publish_data_docs(quality, portal_code: str, run_id: str, *, window_seq: int
         return None
     started = time.monotonic()
     try:
+        from egov.quality.gate import gate_decision
         from egov.runtime.gc_pause import on_own_stack
 
+        gate = gate_decision(quality.records, portal_code)
         index = on_own_stack(build_data_docs, quality.suite_inputs, portal_code, run_id,
-                             window_seq=window_seq, root=root)
+                             window_seq=window_seq, root=root, gate=gate)
     except Exception as exc:  # noqa: BLE001 - the load must not fail for its report
         from egov.safe_errors import frames, safe_message
 

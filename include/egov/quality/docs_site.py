@@ -89,11 +89,41 @@ def install_assets(site: Path) -> Path:
     return target
 
 
+_ACTIONS_CARD = re.compile(r"<div class=\"card mb-3\">\s*<div class=\"card-header p-2\">\s*"
+                           r"<strong>Actions</strong>", re.I)
+_NEWSLETTER = re.compile(r"<p>[^<]*newsletter[^<]*<a\b[^>]*>[^<]*</a>\s*</p>", re.I)
+_DIV_TAG = re.compile(r"<(/?)div\b[^>]*>", re.I)
+
+
+def _drop_element(text: str, start: int) -> str:
+    """`text` without the <div> element opening at `start` (nesting counted)."""
+    depth = 0
+    for tag in _DIV_TAG.finditer(text, start):
+        depth += -1 if tag.group(1) else 1
+        if depth == 0:
+            return text[:start] + text[tag.end():]
+    return text
+
+
+def strip_dead_controls(text: str) -> str:
+    """Without what cannot work here: GX's "Show All / Failed Only" buttons (they run
+    JavaScript, which the CSP sandbox stops) and its newsletter link to the internet."""
+    match = _ACTIONS_CARD.search(text)
+    while match:
+        text = _drop_element(text, match.start())
+        nxt = _ACTIONS_CARD.search(text, match.start() + 1)
+        if nxt and nxt.start() == match.start():
+            break
+        match = nxt
+    return _NEWSLETTER.sub("", text)
+
+
 def offline_html(text: str, root: str) -> str:
-    """A Data Docs page with no script and no request outside the site. `root` is the
-    relative path from the page to the site's root ('' or '../../')."""
+    """A Data Docs page with no script, no dead button and no request or link outside the
+    site. `root` is the relative path from the page to the site's root ('' or '../../')."""
     if MARKER in text:
-        return text
+        return strip_dead_controls(text)
+    text = strip_dead_controls(text)
     text = _SCRIPT.sub("", text)
     text = _EXTERNAL_LINK.sub("", text)
     text = re.sub(r"(\bsrc\s*=\s*[\"'])(?:https?:)?//[^\"']*logo-long\.png[^\"']*([\"'])",
@@ -136,7 +166,8 @@ def make_offline(site: Path, pages=None) -> int:
 
 
 def _validation_pages(site: Path, project: Path):
-    """(suite, run name, run time, page, success) of every validation page, newest first.
+    """(suite, run name, run time, page, success) of every validation page, newest first;
+    success is "gate" when expectations failed but the quality gate passed.
     Each page's outcome is read once from GX's stored result and kept in `.egov-index.json`."""
     rows = []
     base = site / "validations"
@@ -157,8 +188,12 @@ def _validation_pages(site: Path, project: Path):
             success = cache[key]
         else:
             try:
-                stored = store / rel.with_suffix(".json")
-                success = bool(json.loads(stored.read_text(encoding="utf-8")).get("success"))
+                stored = json.loads((store / rel.with_suffix(".json")).read_text(
+                    encoding="utf-8"))
+                success = bool(stored.get("success"))
+                gate = (stored.get("meta") or {}).get("egov_gate") or {}
+                if not success and gate.get("passed"):
+                    success = "gate"  # rows rejected to quarantine, the load went on
             except (OSError, ValueError):
                 success = None
         seen[key] = success
@@ -185,6 +220,8 @@ def write_index(site: Path, project: Path, *, limit: int = 500) -> Path:
     rows = _validation_pages(site, Path(project))
     status = {True: ('<i class="fas fa-check-circle text-success"></i> đạt', "table-success"),
               False: ('<i class="fas fa-times text-danger"></i> không đạt', "table-danger"),
+              "gate": ('<i class="fas fa-exclamation-triangle text-warning"></i> đạt ngưỡng '
+                       "(bản ghi lỗi đã được cách ly, lượt nạp tiếp tục)", "table-warning"),
               None: ("?", "")}
     body = []
     for suite, run_name, run_time, page, success in rows[:limit]:

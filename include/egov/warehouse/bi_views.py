@@ -5,7 +5,8 @@ change the type of a column a view uses, and SQLite's table rebuilds (Alembic ba
 fail on a view that names the table. So the migration environment (migrations/env.py) drops
 the views before it runs pending migrations and creates `VIEWS` (the current definitions)
 after them; a later migration that changes a view adds `VIEWS_<revision>` here and points
-`VIEWS` at it. Views only read columns that exist from revision 0005 on.
+`VIEWS` at it (0011 adds `VIEWS_0011`). Views only read columns that exist from revision 0005
+on.
 """
 
 from __future__ import annotations
@@ -115,10 +116,35 @@ LEFT JOIN ranked r ON r.file_hash = f.file_hash AND r.row_number = f.row_number
 LEFT JOIN dim_unit u ON u.unit_code = f.unit_code""",
 }
 
-VIEWS: dict[str, str] = VIEWS_0010
+# Migration 0011: the records behind the figures, one row per record, no personal data
+# (no applicant hash, no fees paid, no result links): the flags the indicators count.
+VIEWS_0011: dict[str, str] = {
+    "bi_dossier": """
+SELECT f.portal_code, f.dossier_code, f.unit_code, u.unit_name, u.unit_level,
+       f.procedure_code, f.procedure_name, f.field_code, f.field_name,
+       f.channel,
+       CASE f.channel WHEN 1 THEN 'Trực tiếp' WHEN 2 THEN 'Trực tuyến'
+            WHEN 3 THEN 'Bưu chính công ích' END AS channel_name,
+       f.service_level, f.status,
+       CASE f.status WHEN 1 THEN 'Mới đăng ký' WHEN 2 THEN 'Được tiếp nhận'
+            WHEN 3 THEN 'Không được tiếp nhận' WHEN 4 THEN 'Đang xử lý'
+            WHEN 5 THEN 'Yêu cầu bổ sung' WHEN 6 THEN 'Yêu cầu thực hiện nghĩa vụ tài chính'
+            WHEN 7 THEN 'Công dân rút hồ sơ' WHEN 8 THEN 'Dừng xử lý'
+            WHEN 9 THEN 'Đã xử lý xong' WHEN 10 THEN 'Đã trả kết quả' END AS status_name,
+       f.received_date, f.due_date, f.ended_date,
+       CASE WHEN f.status NOT IN (1, 3) THEN 1 ELSE 0 END AS is_received,
+       CASE WHEN f.status IN (9, 10) THEN 1 ELSE 0 END AS is_resolved,
+       CASE WHEN f.status IN (9, 10) AND (f.due_date IS NULL OR f.ended_date <= f.due_date)
+            THEN 1 ELSE 0 END AS resolved_on_time,
+       f.run_id, f.loaded_at
+FROM fct_dossier f
+LEFT JOIN dim_unit u ON u.unit_code = f.unit_code""",
+}
+
+VIEWS: dict[str, str] = {**VIEWS_0010, **VIEWS_0011}
 # Tables the views read: the views exist only where all of them do (revision 0005 on).
 REQUIRED_TABLES = ("mart_target_evaluation", "mart_indicator_snapshot", "mart_form06",
-                   "dim_unit", "unit_closure", "dim_indicator")
+                   "dim_unit", "unit_closure", "dim_indicator", "fct_dossier")
 
 
 def views_for(conn) -> dict[str, str]:

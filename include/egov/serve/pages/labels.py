@@ -6,7 +6,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from egov.serve.reports.labels import COMPARATOR_VI, LEVEL_VI, OUTLOOK_VI, STATUS_VI
+from egov.serve.reports.labels import (
+    COMPARATOR_VI,
+    LEVEL_VI,
+    OUTLOOK_VI,
+    STATUS_VI,
+    with_current_terms,
+)
 
 # (label, css class); the labels are the reports' (egov.serve.reports.labels)
 STATUS = {code: (STATUS_VI[code], code.replace("_", "-")) for code in STATUS_VI}
@@ -17,6 +23,52 @@ OUTLOOK = {"reachable": (OUTLOOK_VI["reachable"], "on-track"),
 COMPARATOR = COMPARATOR_VI
 LEVEL = LEVEL_VI  # CapDonVi
 RUN_STATUS = {"loaded": "Thành công", "failed": "Lỗi"}
+
+
+# What each status means, for the legend of the pages.
+STATUS_HELP = {
+    "met": "năm đã kết thúc, giá trị đạt mục tiêu",
+    "missed": "năm đã kết thúc, giá trị không đạt mục tiêu",
+    "on_track": "năm đang diễn ra, giá trị đến nay đạt mức mục tiêu",
+    "at_risk": "năm đang diễn ra, giá trị đến nay dưới mục tiêu",
+    "no_data": "chưa có hồ sơ nào được tính (mẫu số bằng 0)",
+    "not_measured": "chỉ tiêu không đo được từ dữ liệu cổng (cần báo cáo khác)",
+}
+SORT_KEYS = ("target", "value", "threshold", "margin", "denominator", "status")
+
+
+def sort_rows(rows: list[dict], key: str, *, descending: bool = False) -> list[dict]:
+    """Rows of the plan page sorted by one column; rows without a value always last."""
+    from fractions import Fraction
+
+    def value(r: dict):
+        if key == "target":
+            return r["target_code"]
+        if key == "status":
+            return STATUS_ORDER.index(r["status"]) if r["status"] in STATUS_ORDER else 99
+        if key == "threshold":
+            return Decimal(str(r["threshold_pct"]))
+        if key == "denominator":
+            return r["denominator"]
+        if not r.get("denominator"):
+            return None
+        ratio = Fraction(r["numerator"] or 0, r["denominator"]) * 100
+        return ratio if key == "value" else ratio - Fraction(Decimal(str(r["threshold_pct"])))
+
+    present = [r for r in rows if value(r) is not None]
+    missing = [r for r in rows if value(r) is None]
+    present.sort(key=lambda r: (value(r), r["target_code"]), reverse=descending)
+    return present + missing
+
+
+def query(params: dict, **changes) -> str:
+    """'?a=1&b=2' from `params` updated by `changes`, empty values left out."""
+    from urllib.parse import urlencode
+
+    merged = {**params, **changes}
+    pairs = [(k, v.isoformat() if hasattr(v, "isoformat") else v)
+             for k, v in merged.items() if v not in (None, "")]
+    return "?" + urlencode(pairs) if pairs else "?"
 
 
 def status_label(code: str | None) -> str:
@@ -43,7 +95,7 @@ def indicator_name(code: str | None) -> str:
 
     for entry in ENTRIES:
         if entry.code == code:
-            return entry.name_vi
+            return with_current_terms(entry.name_vi)
     return code
 
 
@@ -76,13 +128,22 @@ def day(value: date | str | None) -> str:
     return value.strftime("%d/%m/%Y")
 
 
-def moment(value: Any) -> str:
+def local_time(value: datetime) -> datetime:
+    """`value` in Asia/Ho_Chi_Minh. The run accounting's times are written naive on the
+    machine's own clock (`datetime.now()`): a naive value is read in this machine's zone."""
+    from zoneinfo import ZoneInfo
+
+    return value.astimezone(ZoneInfo("Asia/Ho_Chi_Minh"))
+
+
+def moment(value) -> str:
+    """A run's time, in Asia/Ho_Chi_Minh (the page says so), 'dd/mm/yyyy HH:MM'."""
     if value is None:
         return "—"
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     if isinstance(value, datetime):
-        return value.strftime("%d/%m/%Y %H:%M")
+        return local_time(value).strftime("%d/%m/%Y %H:%M")
     return day(value)
 
 

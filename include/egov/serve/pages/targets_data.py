@@ -30,31 +30,52 @@ def _evaluation_columns(conn: Connection) -> list[Any]:
     return list(mart_target_evaluation.c)
 
 
-def plans(conn: Connection) -> list[dict[str, Any]]:
-    """Each plan at its own latest as-of day, with its counts per status (for that day)."""
+def _day(value) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def evaluated_days(conn, plan_code: str | None = None) -> list[date]:
+    """Every as-of day with target evaluations (of one plan), newest first."""
     t = mart_target_evaluation
-    latest = (select(t.c.plan_code, func.max(t.c.as_of_date).label("as_of"))
-              .group_by(t.c.plan_code).subquery())
+    stmt = select(t.c.as_of_date).distinct().order_by(t.c.as_of_date.desc())
+    if plan_code is not None:
+        stmt = stmt.where(t.c.plan_code == plan_code)
+    return [_day(d) for d in conn.execute(stmt).scalars()]
+
+
+def plans(conn, as_of: date | None = None) -> list[dict]:
+    """Each plan at its own latest as-of day (on or before `as_of`), with its counts per
+    year and status (for that day): {"counts": {year: {status: n}}}, newest year first."""
+    t = mart_target_evaluation
+    latest = select(t.c.plan_code, func.max(t.c.as_of_date).label("as_of"))
+    if as_of is not None:
+        latest = latest.where(t.c.as_of_date <= as_of)
+    latest = latest.group_by(t.c.plan_code).subquery()
     stmt = (select(t.c.plan_code, t.c.as_of_date, func.max(t.c.plan_title).label("plan_title"),
-                   func.max(t.c.portal_code).label("portal_code"), t.c.status,
+                   func.max(t.c.portal_code).label("portal_code"), t.c.year, t.c.status,
                    func.count().label("n"))
             .join(latest, and_(latest.c.plan_code == t.c.plan_code,
                                latest.c.as_of == t.c.as_of_date))
-            .group_by(t.c.plan_code, t.c.as_of_date, t.c.status)
-            .order_by(t.c.plan_code))
-    out: dict[str, dict[str, Any]] = {}
+            .group_by(t.c.plan_code, t.c.as_of_date, t.c.year, t.c.status)
+            .order_by(t.c.plan_code, t.c.year.desc()))
+    out: dict[str, dict] = {}
     for r in conn.execute(stmt).mappings():
         plan = out.setdefault(r["plan_code"], {
             "plan_code": r["plan_code"], "plan_title": r["plan_title"],
-            "portal_code": r["portal_code"], "as_of": r["as_of_date"], "counts": {}})
-        plan["counts"][r["status"]] = plan["counts"].get(r["status"], 0) + r["n"]
+            "portal_code": r["portal_code"], "as_of": _day(r["as_of_date"]), "counts": {}})
+        year = plan["counts"].setdefault(int(r["year"]), {})
+        year[r["status"]] = year.get(r["status"], 0) + r["n"]
     return list(out.values())
 
 
-def plan_as_of(conn: Connection, plan_code: str) -> date | None:
+def plan_as_of(conn, plan_code: str, on_or_before: date | None = None) -> date | None:
+    """The plan's newest evaluated day (on or before `on_or_before`)."""
     t = mart_target_evaluation
-    return conn.execute(select(func.max(t.c.as_of_date))
-                        .where(t.c.plan_code == plan_code)).scalar()
+    stmt = select(func.max(t.c.as_of_date)).where(t.c.plan_code == plan_code)
+    if on_or_before is not None:
+        stmt = stmt.where(t.c.as_of_date <= on_or_before)
+    value = conn.execute(stmt).scalar()
+    return _day(value) if value is not None else None
 
 
 def plan_evaluations(conn: Connection, plan_code: str, as_of: date) -> list[dict[str, Any]]:
@@ -125,6 +146,19 @@ def child_units(conn: Connection, unit_code: str, indicator: str, year: int, as_
             for r in conn.execute(stmt).mappings()]
 
 
+def figure(conn, unit_code: str, indicator: str, year: int, as_of: date) -> UnitRow | None:
+    """The unit's `year` snapshot of `indicator` as of `as_of` (its whole subtree)."""
+    s = mart_indicator_snapshot
+    row = conn.execute(select(s.c.numerator, s.c.denominator, s.c.value_pct).where(
+        s.c.unit_code == unit_code, s.c.indicator_code == indicator,
+        s.c.period_type == "year", s.c.period_start == date(year, 1, 1),
+        s.c.as_of_date == as_of)).mappings().first()
+    if row is None:
+        return None
+    return UnitRow(unit_code, None, None, False, row["numerator"], row["denominator"],
+                   row["value_pct"])
+
+
 def worst_first(rows: list[UnitRow]) -> list[UnitRow]:
     """Lowest exact ratio first; units with no records for the indicator last."""
     from fractions import Fraction
@@ -148,17 +182,44 @@ def freshness(conn: Connection) -> list[dict[str, Any]]:
         ok = conn.execute(select(func.max(r.c.finished_at))
                           .where(r.c.portal_code == code, r.c.status == "loaded")).scalar()
         last = conn.execute(select(r.c.run_id, r.c.status, r.c.records_quarantined,
-                                   r.c.finished_at)
+                                   r.c.finished_at, r.c.error)
                             .where(r.c.portal_code == code)
                             .order_by(r.c.finished_at.desc().nulls_last()).limit(1)
                             ).mappings().first()
         snap = conn.execute(select(func.max(s.c.as_of_date), func.max(s.c.computed_at))
                             .where(s.c.portal_code == code)).first()
         out.append({"portal_code": code, "last_loaded_at": ok,
+                    "last_error": last["error"] if last else None,
                     "last_run_id": last["run_id"] if last else None,
                     "last_status": last["status"] if last else None,
                     "last_quarantined": last["records_quarantined"] if last else None,
                     "last_finished_at": last["finished_at"] if last else None,
                     "snapshot_as_of": snap[0] if snap else None,
                     "snapshot_computed_at": snap[1] if snap else None})
+    return out
+
+
+def latest_validation(conn) -> dict[str, dict]:
+    """Per portal, its own latest validation (the newest run it was validated in): the
+    expectations checked and those failed, by severity."""
+    from egov.warehouse.schema import dq_validation_result as v
+
+    if not inspect(conn).has_table(v.name):
+        return {}
+    newest = (select(v.c.portal_code, func.max(v.c.validated_at).label("at"))
+              .group_by(v.c.portal_code).subquery())
+    runs = conn.execute(select(v.c.portal_code, v.c.run_id, newest.c.at).distinct().join(
+        newest, and_(newest.c.portal_code == v.c.portal_code,
+                     newest.c.at == v.c.validated_at))).all()
+    out: dict[str, dict] = {}
+    for portal, run_id, at in runs:
+        rows = conn.execute(select(v.c.severity, v.c.success, func.count().label("n"))
+                            .where(v.c.portal_code == portal, v.c.run_id == run_id)
+                            .group_by(v.c.severity, v.c.success)).all()
+        info = out.setdefault(portal, {"run_id": run_id, "validated_at": at, "checked": 0,
+                                       "errors": 0, "warnings": 0})
+        for severity, success, n in rows:
+            info["checked"] += n
+            if not success:
+                info["errors" if severity == "error" else "warnings"] += n
     return out

@@ -58,7 +58,8 @@ def _jinja() -> Environment:
     for name in ("status_label", "status_class", "outlook_label", "outlook_class",
                  "indicator_name", "pct", "threshold", "number", "day", "moment", "level"):
         env.filters[name] = getattr(labels, name)
-    env.globals.update(COMPARATOR=labels.COMPARATOR, STATUS=labels.STATUS,
+    env.globals.update(query=labels.query, STATUS_HELP=labels.STATUS_HELP,
+                       COMPARATOR=labels.COMPARATOR, STATUS=labels.STATUS,
                        STATUS_ORDER=labels.STATUS_ORDER, RUN_STATUS=labels.RUN_STATUS,
                        prefix=URL_PREFIX)
     return env
@@ -83,6 +84,33 @@ def _reports() -> list[dict[str, Any]]:
         return []
 
 
+def _portal_status(fresh: list[dict]) -> None:
+    """Add to each portal's freshness: hours since its last successful load against the
+    stale threshold (the alerts' EGOV_ALERT_STALE_HOURS; both times as the warehouse keeps
+    them, local), and links into the Airflow UI for its last run and failed task."""
+    from datetime import datetime
+
+    from egov.serve.alerts.settings import stale_hours
+    from egov.serve.pages import run_links
+
+    now = datetime.now()
+    try:
+        limit = stale_hours()
+    except Exception:  # noqa: BLE001 - a bad setting must not take the page down
+        limit = None
+    failed = run_links.failed_tasks([f["last_run_id"] for f in fresh
+                                     if f["last_status"] == "failed" and f["last_run_id"]])
+    for f in fresh:
+        loaded = f["last_loaded_at"]
+        if isinstance(loaded, str):
+            loaded = datetime.fromisoformat(loaded)
+        f["age_hours"] = (now - loaded).total_seconds() / 3600 if loaded else None
+        f["stale_hours"] = limit
+        f["stale"] = loaded is None or (limit is not None and f["age_hours"] > limit)
+        f["run_url"] = run_links.run_url(f["last_run_id"]) if f["last_run_id"] else None
+        f["failed_task"] = failed.get((f["last_run_id"], f["portal_code"]))
+
+
 def create_app(dependencies=(), editor=None):
     """`editor`: a dependency giving the signed-in user's name when their role may edit
     (the upload form), else None; without one nobody may upload."""
@@ -90,8 +118,8 @@ def create_app(dependencies=(), editor=None):
     from fastapi.responses import FileResponse, HTMLResponse
     from sqlalchemy.exc import SQLAlchemyError
 
+    from egov.serve.pages import labels, run_links, web
     from egov.serve.pages import targets_data as data
-    from egov.serve.pages import web
     from egov.serve.reports.charts import trend_svg
     from egov.serve.reports.trends import trend_points
 
@@ -106,27 +134,54 @@ def create_app(dependencies=(), editor=None):
     def empty(message: str) -> HTMLResponse:
         return render("empty.html", message=message)
 
+    from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    common = app.exception_handlers[HTTPException]
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _not_found(request, exc):
+        """404 (an unknown plan, target, unit, file or path): a page, not JSON."""
+        if exc.status_code != 404:
+            return await common(request, exc)
+        return render("empty.html", status_code=404, title="Không tìm thấy",
+                      message="Không tìm thấy trang này: kế hoạch, chỉ tiêu, đơn vị hoặc tệp "
+                              "không có trong kho dữ liệu (có thể đã đổi mã).")
+
+    app.add_exception_handler(HTTPException, _not_found)
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_query(request, exc):
+        return render("empty.html", status_code=400, title="Địa chỉ không hợp lệ",
+                      message="Tham số trên địa chỉ không hợp lệ (năm, ngày hoặc mã đơn vị).")
+
     async def _nobody() -> None:
         return None
 
     may_edit = Depends(editor or _nobody)
 
     @app.get("/", include_in_schema=False)
-    def index(editor_name: str | None = may_edit):
+    def index(as_of: date | None = None, editor_name: str | None = may_edit):
         try:
             with engine().connect() as conn:
                 if not data.has_tables(conn):
                     return empty("Kho dữ liệu chưa được khởi tạo: chưa có lượt chạy nào.")
-                plans = data.plans(conn)
+                days = data.evaluated_days(conn)
+                plans = data.plans(conn, as_of)
                 fresh = data.freshness(conn)
+                checks = data.latest_validation(conn)
         except SQLAlchemyError:
             log.exception("targets page: warehouse read failed")
             return render("empty.html", status_code=503,
                           message="Không đọc được kho dữ liệu (xem log của API server).")
+        _portal_status(fresh)
         from egov.serve.pages import reported_data
 
         return render("index.html", plans=plans, freshness=fresh, portals=_portal_names(),
-                      reports=_reports(), receipts=reported_data.recent_receipts(),
+                      reports=_reports(), days=days, as_of=as_of, checks=checks,
+                      docs_pages=run_links.portal_docs_pages(), demo_log=run_links.demo_log(),
+                      chosen=as_of if as_of in days else None,
+                      receipts=reported_data.recent_receipts(),
                       can_upload=editor_name is not None)
 
     @app.post("/upload", include_in_schema=False)
@@ -163,40 +218,61 @@ def create_app(dependencies=(), editor=None):
                       lines=lines, outcome=None, STATUS_VI=reported_data.RECEIPT_STATUS_VI)
 
     @app.get("/plan/{plan_code}", include_in_schema=False)
-    def plan(plan_code: str, year: int | None = Query(None, ge=1900, le=9999)) -> Response:
+    def plan(plan_code: str, year: int | None = Query(None, ge=1900, le=9999),
+             as_of: date | None = None,
+             status: str | None = Query(None, max_length=32),
+             sort: str | None = Query(None, max_length=32),
+             order: str | None = Query(None, pattern="^(asc|desc)$")):
         with engine().connect() as conn:
             if not data.has_tables(conn):
                 raise HTTPException(status_code=404)
-            as_of = data.plan_as_of(conn, plan_code)
-            if as_of is None:
+            day = data.plan_as_of(conn, plan_code, as_of)
+            if day is None:
+                if as_of is not None and data.plan_as_of(conn, plan_code) is not None:
+                    return render("empty.html", status_code=404, title="Chưa có số liệu",
+                                  message=f"Kế hoạch {plan_code} chưa được đánh giá vào hoặc "
+                                          f"trước ngày {as_of:%d/%m/%Y}.")
                 raise HTTPException(status_code=404)
-            rows = data.plan_evaluations(conn, plan_code, as_of)
+            days = data.evaluated_days(conn, plan_code)
+            rows = data.plan_evaluations(conn, plan_code, day)
             units = {r["unit_code"]: data.unit(conn, r["unit_code"]) for r in rows}
             from egov.serve.pages.reported_data import measured_beside
 
-            beside = measured_beside(conn, plan_code, as_of)
+            beside = measured_beside(conn, plan_code, day)
         years = sorted({r["year"] for r in rows}, reverse=True)
         shown = year if year in years else years[0]
         selected = [r for r in rows if r["year"] == shown]
         counts: dict[str, int] = {}
         for r in selected:
             counts[r["status"]] = counts.get(r["status"], 0) + 1
+        if status in labels.STATUS:
+            selected = [r for r in selected if r["status"] == status]
+        else:
+            status = None
+        sort = sort if sort in labels.SORT_KEYS else None
+        if sort:
+            selected = labels.sort_rows(selected, sort, descending=order == "desc")
         from egov.serve.pages.reported_data import BASIS_VI
 
         return render("plan.html", plan_code=plan_code, title=rows[0]["plan_title"],
                       BASIS_VI=BASIS_VI, beside=beside,
-                      portal=rows[0]["portal_code"], as_of=as_of, years=years, year=shown,
-                      rows=selected, counts=counts, units=units,
-                      running=shown == as_of.year and as_of < date(shown, 12, 31))
+                      portal=rows[0]["portal_code"], as_of=day, years=years, year=shown,
+                      rows=selected, counts=counts, units=units, days=days,
+                      requested=as_of, status=status, sort=sort, order=order or "asc",
+                      running=shown == day.year and day < date(shown, 12, 31))
 
     @app.get("/plan/{plan_code}/target/{target_code}", include_in_schema=False)
     def target(plan_code: str, target_code: str, year: int = Query(..., ge=1900, le=9999),
-               unit: str | None = Query(None, max_length=64)) -> Response:
+               unit: str | None = Query(None, max_length=64),
+               as_of: date | None = None):
         with engine().connect() as conn:
-            row = data.evaluation(conn, plan_code, target_code, year) if data.has_tables(
-                conn) else None
+            row = None
+            if data.has_tables(conn):
+                day = data.plan_as_of(conn, plan_code, as_of)
+                row = data.evaluation(conn, plan_code, target_code, year, day) if day else None
             if row is None:
                 raise HTTPException(status_code=404)
+            day = data._day(row["as_of_date"])
             unit_code = unit or row["unit_code"]
             current = data.unit(conn, unit_code)
             if unit and current is None:
@@ -211,16 +287,24 @@ def create_app(dependencies=(), editor=None):
                 if target_obj is not None and target_obj.indicator is None:
                     awaited = reported_data.still_to_report(conn, plan_obj, target_obj, year,
                                                             row["as_of_date"])
-            trend, children = [], []
+            trend, children, point, own = [], [], None, None
             if row["indicator_code"]:
-                trend = trend_points(conn, unit_code, row["indicator_code"], year,
-                                     up_to=row["as_of_date"])
+                trend = trend_points(conn, unit_code, row["indicator_code"], year, up_to=day)
+                point = data.figure(conn, unit_code, row["indicator_code"], year, day)
                 children = data.worst_first(data.child_units(
-                    conn, unit_code, row["indicator_code"], year, row["as_of_date"]))
-        point = next((p for p in trend if p.as_of == row["as_of_date"]), None)
+                    conn, unit_code, row["indicator_code"], year, day))
         chart = trend_svg(trend, threshold=row["threshold_pct"], comparator=row["comparator"],
                           title=f"Diễn biến năm {year}") if trend else ""
+        from egov.compute.indicators.snapshots import RECORD_RATIOS, value_pct
         from egov.compute.targets import passes
+        from egov.serve.pages.records import own_figures
+
+        # Record counts add up over the tree; catalogue counts do not (a procedure offered
+        # by several units counts once in their parent's subtree): no own row for those.
+        if point is not None and children and row["indicator_code"] in RECORD_RATIOS:
+            figures = own_figures((point.numerator or 0, point.denominator or 0), children)
+            own = data.UnitRow(unit_code, (current or {}).get("unit_name"), None, False,
+                               figures[0], figures[1], value_pct(*figures))
 
         def verdict(child: UnitRow) -> bool | None:
             if not child.denominator:
@@ -229,10 +313,91 @@ def create_app(dependencies=(), editor=None):
                           row["threshold_pct"])
 
         return render("target.html", plan_code=plan_code, row=row, year=year,
+                      running=year == day.year and day < date(year, 12, 31),
+                      as_of_param=as_of.isoformat() if as_of else "",
                       unit=current or {"unit_code": unit_code}, trail=trail, point=point,
-                      trend=trend, chart=chart, children=children, verdict=verdict,
+                      trend=trend, chart=chart, children=children, verdict=verdict, own=own,
+                      has_records=row["indicator_code"] in RECORD_RATIOS,
                       is_target_unit=unit_code == row["unit_code"], revisions=revisions,
                       awaited=awaited, BASIS_VI=reported_data.BASIS_VI)
+
+    def _figure_of(conn, plan_code, target_code, year, as_of, unit):
+        """(evaluation row, its as-of day, unit code, unit) or 404."""
+        row = None
+        if data.has_tables(conn):
+            day = data.plan_as_of(conn, plan_code, as_of)
+            row = data.evaluation(conn, plan_code, target_code, year, day) if day else None
+        if row is None or not row["indicator_code"]:
+            raise HTTPException(status_code=404)
+        unit_code = unit or row["unit_code"]
+        current = data.unit(conn, unit_code)
+        if unit and current is None:
+            raise HTTPException(status_code=404)
+        return row, data._day(row["as_of_date"]), unit_code, current
+
+    @app.get("/plan/{plan_code}/target/{target_code}/records", include_in_schema=False)
+    def records(plan_code: str, target_code: str, year: int = Query(..., ge=1900, le=9999),
+                unit: str | None = Query(None, max_length=64), as_of: date | None = None,
+                own: bool = False, only: str | None = Query(None, pattern="^(pass|fail)$"),
+                page: int = Query(1, ge=1, le=1_000_000)):
+        from egov.serve.pages import records as rec
+
+        with engine().connect() as conn:
+            row, day, unit_code, current = _figure_of(conn, plan_code, target_code, year,
+                                                      as_of, unit)
+            found = rec.record_page(conn, unit_code, row["indicator_code"], year, day,
+                                    own=own, only=only, page=page)
+            trail = data.ancestors(conn, unit_code)
+        params = {"year": year, "unit": unit, "as_of": as_of, "own": 1 if own else None,
+                  "only": only}
+        start, end = rec.period(year, day)
+        return render("records.html", plan_code=plan_code, row=row, year=year, day=day,
+                      unit=current or {"unit_code": unit_code}, trail=trail, found=found,
+                      params=params, own=own, only=only, start=start, end=end,
+                      channel=rec.CHANNEL_VI, record_status=rec.STATUS_VI)
+
+    @app.get("/plan/{plan_code}/target/{target_code}/records.csv", include_in_schema=False)
+    def records_csv(plan_code: str, target_code: str,
+                    year: int = Query(..., ge=1900, le=9999),
+                    unit: str | None = Query(None, max_length=64), as_of: date | None = None,
+                    own: bool = False, only: str | None = Query(None, pattern="^(pass|fail)$")):
+        import csv
+        import io
+        import re
+
+        from fastapi.responses import StreamingResponse
+
+        from egov.serve.pages import records as rec
+
+        with engine().connect() as conn:
+            row, day, unit_code, _ = _figure_of(conn, plan_code, target_code, year, as_of,
+                                                unit)
+        indicator = row["indicator_code"]
+
+        def lines():
+            buffer = io.StringIO()
+            writer = csv.writer(buffer)
+
+            def drain() -> str:
+                text = buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+                return text
+
+            writer.writerow(rec.CSV_HEADER)
+            yield "\ufeff" + drain()  # a BOM: Excel reads the file as UTF-8
+            with engine().connect() as conn:
+                for n, record in enumerate(rec.all_records(conn, unit_code, indicator, year,
+                                                           day, own=own, only=only)):
+                    writer.writerow(rec.csv_row(record))
+                    if n % 500 == 499:
+                        yield drain()
+            yield drain()
+
+        safe = re.sub(r"[^A-Za-z0-9._-]+", "_", f"ho-so_{plan_code}_{target_code}_{year}_"
+                                                f"{unit_code}{'_rieng' if own else ''}")[:150]
+        return StreamingResponse(lines(), media_type="text/csv; charset=utf-8", headers={
+            "Content-Disposition": f'attachment; filename="{safe}.csv"'})
 
     @app.get("/reports/{name}", include_in_schema=False)
     def report_file(name: str) -> Response:

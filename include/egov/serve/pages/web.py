@@ -19,13 +19,15 @@ MAX_NAME_CHARS = 255
 
 # No script, nothing from elsewhere; `sandbox` (without allow-scripts) runs no script at all.
 # allow-same-origin keeps the page's own origin, so its styles and links carry the sign-in
-# cookie; with scripts off it grants nothing else.
+# cookie; with scripts off it grants nothing else. allow-downloads: the Biểu 06 files are
+# downloads (Airflow's own frame allows them too; without it Chromium drops them silently).
 DOCS_CSP = ("default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
             "font-src 'self'; frame-ancestors 'self'; base-uri 'none'; form-action 'none'; "
-            "sandbox allow-same-origin allow-popups allow-popups-to-escape-sandbox")
+            "sandbox allow-same-origin allow-downloads allow-popups allow-popups-to-escape-sandbox")
 PAGE_CSP = ("default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
             "font-src 'self'; frame-ancestors 'self'; base-uri 'none'; form-action 'self'; "
-            "sandbox allow-same-origin allow-forms allow-popups allow-top-navigation-by-user-activation")
+            "sandbox allow-same-origin allow-forms allow-downloads allow-popups "
+            "allow-top-navigation-by-user-activation")
 
 
 def security_headers(csp: str) -> dict[str, str]:

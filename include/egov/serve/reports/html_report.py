@@ -23,6 +23,7 @@ from egov.serve.reports.labels import (
     STATUS_VI,
     pct_vi,
     threshold_vi,
+    with_current_terms,
 )
 from egov.serve.reports.trends import trend_points
 
@@ -189,11 +190,12 @@ def _target_row(conn: Connection, r: dict[str, Any], units: dict[str, str], as_o
     indicator = r.get("indicator_code")
     unit = r["unit_code"]
     if indicator:
-        measured = (f"{escape(name_vi(indicator))}<br><span class=\"small\">{escape(indicator)}"
+        measured = (f"{escape(with_current_terms(name_vi(indicator)))}<br><span class=\"small\">{escape(indicator)}"
                     f" · {escape(units.get(unit, unit))}</span>")
         points = trend_points(conn, unit, indicator, int(r["year"]), up_to=as_of)
         chart = trend_svg(points, threshold=r["threshold_pct"], comparator=r["comparator"],
-                          title="", width=300, height=120)
+                          title="", width=300, height=120,
+                          no_data_text=f"Không có ngày chốt trong năm {int(r['year'])}")
     else:
         measured = '<span class="small">Không đo được từ dữ liệu cổng</span>'
         if r.get("basis") in ("self_reported", "verified"):  # a reported figure (docs/reported-figures.md)

@@ -33,7 +33,24 @@ COMPARATOR_VI = {">=": "≥", ">": ">"}
 LEVEL_VI = {"TINH": "Tỉnh", "SO": "Sở, ngành", "HUYEN": "Huyện", "XA": "Xã"}
 
 
-def pct_vi(value: Any, digits: int = 2) -> str:
+# Nghị định 42/2022/NĐ-CP replaced the levels 3 and 4 of online public services by "một
+# phần" (part online) and "toàn trình" (fully online); plans and the dictionary still use
+# the old words, so every label that says "mức độ 3, 4" shows the current terms beside it.
+CURRENT_TERMS = {
+    "mức độ 3, 4": "mức độ 3, 4 (nay: một phần, toàn trình — Nghị định 42/2022/NĐ-CP)",
+    "mức độ 4": "mức độ 4 (nay: toàn trình — Nghị định 42/2022/NĐ-CP)",
+}
+
+
+def with_current_terms(text: str) -> str:
+    """`text` with the current terms beside the old levels (once per label)."""
+    for old, new in CURRENT_TERMS.items():
+        if old in text and new not in text:
+            return text.replace(old, new, 1)
+    return text
+
+
+def pct_vi(value, digits: int = 2) -> str:
     """12.5 -> '12,50%' (Vietnamese decimal comma); None -> '—'."""
     if value is None:
         return "—"

@@ -17,8 +17,10 @@ def _day(value: Any) -> date:
 
 def trend_points(conn: Connection, unit_code: str, indicator_code: str, year: int, *,
                  up_to: date | None = None) -> list[Point]:
-    """The `year` snapshot of (unit, indicator) as of every day computed (up to `up_to`),
-    oldest first: how the year-to-date value moved."""
+    """The `year` snapshot of (unit, indicator) as of every day of that year computed (up to
+    `up_to`), oldest first: how the year-to-date value moved during the year. Snapshots of
+    the year taken after it ended (later nights recompute the years plans name) repeat its
+    final figure and are left out: a past year's trend spans that year only."""
     from sqlalchemy import Date, literal, select
 
     from egov.warehouse.schema import mart_indicator_snapshot as s
@@ -26,7 +28,9 @@ def trend_points(conn: Connection, unit_code: str, indicator_code: str, year: in
     stmt = (select(s.c.as_of_date, s.c.value_pct, s.c.numerator, s.c.denominator)
             .where(s.c.unit_code == unit_code, s.c.indicator_code == indicator_code,
                    s.c.period_type == "year",
-                   s.c.period_start == literal(date(year, 1, 1), Date))
+                   s.c.period_start == literal(date(year, 1, 1), Date),
+                   s.c.as_of_date >= literal(date(year, 1, 1), Date),
+                   s.c.as_of_date <= literal(date(year, 12, 31), Date))
             .order_by(s.c.as_of_date))
     if up_to is not None:
         stmt = stmt.where(s.c.as_of_date <= literal(up_to, Date))
