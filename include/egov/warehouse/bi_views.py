@@ -148,12 +148,18 @@ REQUIRED_TABLES = ("mart_target_evaluation", "mart_indicator_snapshot", "mart_fo
 
 
 def views_for(conn) -> dict[str, str]:
-    """The view definitions the schema `conn` sees supports (0005's before revision 0010)."""
-    from sqlalchemy import inspect
+    """The view definitions the schema `conn` sees supports: 0005's, 0010's from revision
+    0010 (reported figures), with 0011's (bi_dossier) from revision 0011."""
+    from sqlalchemy import inspect, text
 
-    if "fct_reported_figure" in inspect(conn).get_table_names():
-        return VIEWS_0010
-    return VIEWS_0005
+    tables = inspect(conn).get_table_names()
+    views = dict(VIEWS_0010 if "fct_reported_figure" in tables else VIEWS_0005)
+    revision = None
+    if "alembic_version" in tables:
+        revision = conn.execute(text("SELECT max(version_num) FROM alembic_version")).scalar()
+    if revision is not None and str(revision) >= "0011":
+        views.update(VIEWS_0011)
+    return views
 
 
 def create_views(conn, views: dict[str, str] = VIEWS) -> None:

@@ -16,8 +16,9 @@ from egov.serve.reports.labels import (
 
 # (label, css class); the labels are the reports' (egov.serve.reports.labels)
 STATUS = {code: (STATUS_VI[code], code.replace("_", "-")) for code in STATUS_VI}
+# `not_measured` no longer appears for a loaded plan (reported figures, issue 18): not listed.
 STATUS_ORDER = ("missed", "at_risk", "awaiting_report", "on_track", "met", "no_data",
-                "not_due", "not_measured")
+                "not_due")
 OUTLOOK = {"reachable": (OUTLOOK_VI["reachable"], "on-track"),
            "out_of_reach": (OUTLOOK_VI["out_of_reach"], "missed")}
 COMPARATOR = COMPARATOR_VI
@@ -32,6 +33,8 @@ STATUS_HELP = {
     "on_track": "năm đang diễn ra, giá trị đến nay đạt mức mục tiêu",
     "at_risk": "năm đang diễn ra, giá trị đến nay dưới mục tiêu",
     "no_data": "chưa có hồ sơ nào được tính (mẫu số bằng 0)",
+    "awaiting_report": "đã đến hạn báo cáo (report_due) mà chưa có số liệu đơn vị báo cáo",
+    "not_due": "chưa đến hạn báo cáo, chưa có số liệu đơn vị báo cáo",
     "not_measured": "chỉ tiêu không đo được từ dữ liệu cổng (cần báo cáo khác)",
 }
 SORT_KEYS = ("target", "value", "threshold", "margin", "denominator", "status")
