@@ -15,8 +15,9 @@ import sqlalchemy as sa
 import yaml
 
 from egov.compute.plans import load_plan_file
+from egov.pipeline.reported.intake import take_inbox
+from egov.sources.reported.client import receipt_text
 from egov.sources.reported.files import cell_out, safe_name
-from egov.sources.reported.intake import receipt_text, take_inbox
 from egov.warehouse.schema import (
     dim_unit,
     etl_reported_file,
@@ -188,7 +189,7 @@ def test_template_filled_in_and_taken_back(sqlite_url, plan, tmp_path):
     a formula typed into a figure cell rejects its row (never evaluated)."""
     from openpyxl import load_workbook
 
-    from egov.sources.reported.template import make_template
+    from egov.pipeline.reported.template import make_template
     from egov.warehouse.db import make_engine
     from egov.warehouse.migrations import upgrade
 
@@ -344,7 +345,7 @@ def test_cells_going_out_carry_no_live_formula(value, out):
 
 
 def test_permissions_of_an_existing_base_are_tightened(tmp_path):
-    from egov.sources.reported.intake import folders
+    from egov.pipeline.reported.intake import folders
 
     base = tmp_path / "r"
     base.mkdir(mode=0o755)
