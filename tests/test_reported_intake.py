@@ -353,3 +353,25 @@ def test_permissions_of_an_existing_base_are_tightened(tmp_path):
     dirs = folders(base)
     assert stat.S_IMODE(base.stat().st_mode) == 0o700
     assert set(dirs) == {"inbox", "receipts", "taken", "refused"}
+
+
+def test_the_inbox_hook_reads_its_connection_else_the_setting(tmp_path, monkeypatch):
+    import json
+
+    from airflow.sdk import BaseHook
+
+    from egov.sources.reported.client import InboxClient
+    from egov.sources.reported.hook import ReportedInboxHook
+
+    assert issubclass(ReportedInboxHook, BaseHook)
+    monkeypatch.delenv("AIRFLOW_CONN_EGOV_REPORTED_INBOX", raising=False)
+    monkeypatch.setenv("EGOV_REPORTED_DIR", str(tmp_path / "setting"))
+    client = ReportedInboxHook().get_conn()
+    assert isinstance(client, InboxClient)
+    assert client.base == tmp_path / "setting"
+    monkeypatch.setenv("AIRFLOW_CONN_EGOV_REPORTED_INBOX", json.dumps(
+        {"conn_type": "fs", "extra": {"path": str(tmp_path / "conn")}}))
+    assert ReportedInboxHook().get_conn().base == tmp_path / "conn"
+    assert sorted(p.name for p in ReportedInboxHook().get_conn().folders().values()) == [
+        "inbox", "receipts", "refused", "taken"]
+    assert (tmp_path / "conn" / "inbox").stat().st_mode & 0o777 == 0o700
