@@ -30,7 +30,7 @@ from egov.settings import dag_number  # cheap; a malformed value falls back to i
 
 
 def _as_of() -> str:
-    from egov.sources.reported.step import as_of_day
+    from egov.pipeline.reported.step import as_of_day
 
     ctx = get_current_context()
     return as_of_day(dict(ctx["params"]), ctx.get("logical_date")).isoformat()
@@ -60,7 +60,7 @@ def egov_reported():
     @task(retries=0)
     def take() -> dict:
         """Take every new file of the inbox (each once), write the receipts."""
-        from egov.sources.reported.step import take as run
+        from egov.pipeline.reported.step import take as run
 
         return run(run_id=get_current_context()["run_id"])
 
@@ -69,7 +69,7 @@ def egov_reported():
         """Evaluate the plans whose figures changed, as of the run's day."""
         from datetime import date
 
-        from egov.sources.reported.step import evaluate as run
+        from egov.pipeline.reported.step import evaluate as run
 
         if not taken["plans"]:  # skipped: no asset event, so no report run for nothing
             from airflow.sdk.exceptions import AirflowSkipException
@@ -87,7 +87,7 @@ def egov_reported():
         """Units past report_due without a figure: notified once (silences respected)."""
         from datetime import date
 
-        from egov.sources.reported.step import remind as run
+        from egov.pipeline.reported.step import remind as run
 
         ctx = get_current_context()
         return run(as_of=date.fromisoformat(_as_of()), run_id=ctx["run_id"], context=ctx)

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from airflow.plugins_manager import AirflowPlugin
 
+from egov.pipeline.reported.intake import take_upload
 from egov.serve.pages import web
 from egov.serve.pages.targets_page import URL_PREFIX, create_app
 
 signed_in = web.signed_in_dependency()
-app = create_app(dependencies=[signed_in], editor=web.editor_dependency())
+app = create_app(dependencies=[signed_in], editor=web.editor_dependency(),
+                 take_upload=take_upload)
 
 
 class EgovTargetsPlugin(AirflowPlugin):

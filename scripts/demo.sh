@@ -61,7 +61,7 @@ echo "== reported figures: a SAMPLE filled file for two plans (demo figures, mar
 export EGOV_REPORTED_DIR="${EGOV_REPORTED_DIR:-$AIRFLOW_HOME/egov_reported}"
 SAMPLE_YEAR="${LOGICAL_DATE:0:4}"; SAMPLE_YEAR=$((SAMPLE_YEAR - 1))
 for plan in tay-ninh-2021-2025 vinh-phuc-skhdt-2021-2025; do
-  python -m egov.sources.reported sample --plan "$plan" --year "$SAMPLE_YEAR" | sed 's/^/  /'
+  python -m egov.pipeline.reported sample --plan "$plan" --year "$SAMPLE_YEAR" | sed 's/^/  /'
 done
 if ! airflow dags test egov_reported "$LOGICAL_DATE" > "$LOG/reported.log" 2>&1; then
   tail -n 40 "$LOG/reported.log"; echo "egov_reported failed: see $LOG/reported.log"; exit 1

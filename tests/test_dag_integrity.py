@@ -78,7 +78,7 @@ def test_reports_dag_file_is_cheap_to_parse():
     code = (
         "import sys, runpy; runpy.run_path(sys.argv[1]);"
         "heavy = [m for m in ('great_expectations', 'pandas', 'requests', 'egov.serve.reports',"
-        " 'openpyxl', 'egov.sources.reported.intake') if m in sys.modules];"
+        " 'openpyxl', 'egov.pipeline.reported.intake') if m in sys.modules];"
         "print(','.join(heavy))"
     )
     out = subprocess.run([sys.executable, "-c", code, str(REPO / "dags" / "egov_reports.py")],
@@ -124,7 +124,7 @@ def test_reported_dag_shape_and_cheap_parse(dagbag):
     code = (
         "import sys, runpy; runpy.run_path(sys.argv[1]);"
         "heavy = [m for m in ('great_expectations', 'pandas', 'requests', 'egov.compute.targets',"
-        " 'openpyxl', 'egov.sources.reported.intake') if m in sys.modules];"
+        " 'openpyxl', 'egov.pipeline.reported.intake') if m in sys.modules];"
         "print(','.join(heavy))"
     )
     out = subprocess.run([sys.executable, "-c", code, str(REPO / "dags" / "egov_reported.py")],

@@ -58,7 +58,7 @@ def keys(body) -> set[str]:
 
 
 def test_reminders_once_past_report_due_and_silences(env, monkeypatch):
-    from egov.sources.reported.step import remind
+    from egov.pipeline.reported.step import remind
 
     engine, hook, smtp = env
     # 20 January: docs is due (01-20) but not past; self-check not before 15 February

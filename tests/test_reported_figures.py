@@ -11,14 +11,14 @@ from fractions import Fraction
 import pytest
 import sqlalchemy as sa
 
-from egov.compute.targets import evaluate_targets
-from egov.reported_figures import (
+from egov.compute.reported import (
     Revision,
     counting,
     due_date,
     reported_status,
     target_figure,
 )
+from egov.compute.targets import evaluate_targets
 from egov.warehouse.schema import dim_unit, fct_reported_figure, mart_target_evaluation
 
 PROV = "000.00.00.H99"

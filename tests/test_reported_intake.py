@@ -15,8 +15,9 @@ import sqlalchemy as sa
 import yaml
 
 from egov.compute.plans import load_plan_file
+from egov.pipeline.reported.intake import take_inbox
+from egov.sources.reported.client import receipt_text
 from egov.sources.reported.files import cell_out, safe_name
-from egov.sources.reported.intake import receipt_text, take_inbox
 from egov.warehouse.schema import (
     dim_unit,
     etl_reported_file,
@@ -188,7 +189,7 @@ def test_template_filled_in_and_taken_back(sqlite_url, plan, tmp_path):
     a formula typed into a figure cell rejects its row (never evaluated)."""
     from openpyxl import load_workbook
 
-    from egov.sources.reported.template import make_template
+    from egov.pipeline.reported.template import make_template
     from egov.warehouse.db import make_engine
     from egov.warehouse.migrations import upgrade
 
@@ -344,7 +345,7 @@ def test_cells_going_out_carry_no_live_formula(value, out):
 
 
 def test_permissions_of_an_existing_base_are_tightened(tmp_path):
-    from egov.sources.reported.intake import folders
+    from egov.pipeline.reported.intake import folders
 
     base = tmp_path / "r"
     base.mkdir(mode=0o755)
@@ -352,3 +353,25 @@ def test_permissions_of_an_existing_base_are_tightened(tmp_path):
     dirs = folders(base)
     assert stat.S_IMODE(base.stat().st_mode) == 0o700
     assert set(dirs) == {"inbox", "receipts", "taken", "refused"}
+
+
+def test_the_inbox_hook_reads_its_connection_else_the_setting(tmp_path, monkeypatch):
+    import json
+
+    from airflow.sdk import BaseHook
+
+    from egov.sources.reported.client import InboxClient
+    from egov.sources.reported.hook import ReportedInboxHook
+
+    assert issubclass(ReportedInboxHook, BaseHook)
+    monkeypatch.delenv("AIRFLOW_CONN_EGOV_REPORTED_INBOX", raising=False)
+    monkeypatch.setenv("EGOV_REPORTED_DIR", str(tmp_path / "setting"))
+    client = ReportedInboxHook().get_conn()
+    assert isinstance(client, InboxClient)
+    assert client.base == tmp_path / "setting"
+    monkeypatch.setenv("AIRFLOW_CONN_EGOV_REPORTED_INBOX", json.dumps(
+        {"conn_type": "fs", "extra": {"path": str(tmp_path / "conn")}}))
+    assert ReportedInboxHook().get_conn().base == tmp_path / "conn"
+    assert sorted(p.name for p in ReportedInboxHook().get_conn().folders().values()) == [
+        "inbox", "receipts", "refused", "taken"]
+    assert (tmp_path / "conn" / "inbox").stat().st_mode & 0o777 == 0o700

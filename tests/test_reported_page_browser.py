@@ -147,7 +147,7 @@ def test_editor_uploads_viewer_refused_and_the_page_shows_the_figures(live, monk
             # The DAG's evaluate step (as egov_reported runs it) for 31 January 2026.
             for key in ("AIRFLOW_CONN_EGOV_WAREHOUSE", "EGOV_PLANS_DIR", "EGOV_REPORTED_DIR"):
                 monkeypatch.setenv(key, env[key])
-            from egov.sources.reported.step import evaluate, take
+            from egov.pipeline.reported.step import evaluate, take
 
             taken = take(run_id="manual")
             assert taken["plans"] == ["bd-page"]  # the upload, claimed by the run

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import Any, Literal, cast, overload
 
 import yaml
 
@@ -177,7 +177,7 @@ def _report_by(raw: Any, where: str, fail: Fail) -> str:
         return "unit"
     if raw not in REPORT_BY:
         raise fail(where, f'must be "unit" or "children", got {raw!r}')
-    return raw
+    return cast(str, raw)
 
 
 def _report_due(raw: Any, where: str, fail: Fail) -> str:
@@ -192,7 +192,7 @@ def _report_due(raw: Any, where: str, fail: Fail) -> str:
             match = None
     if not match:
         raise fail(where, f'must be a day "MM-DD" (e.g. "01-20"; quoted in YAML), got {raw!r}')
-    return raw
+    return cast(str, raw)
 
 
 def _thresholds(raw: Any, where: str, fail: Fail) -> dict[int, Decimal]:

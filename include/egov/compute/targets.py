@@ -3,8 +3,8 @@
 `evaluate_targets` writes one `mart_target_evaluation` row per (plan, target, year) for every
 year the target names up to `year(as_of)`, reading the `year` snapshot of the target's unit
 computed for the same as-of day; a target without an indicator carries its reported figure
-(egov.reported_figures, docs/contracts/reported-figures.md). Statuses come from `target_status`, which compares the exact
-ratio `numerator / denominator` with the threshold, never the rounded `value_pct`. A target
+(egov.compute.reported, docs/contracts/reported-figures.md). Statuses come from
+`target_status`, which compares the exact ratio `numerator / denominator` with the threshold, never the rounded `value_pct`. A target
 of the running year also gets its outlook (`outlook`, indicators.md "What it takes").
 """
 
@@ -25,6 +25,7 @@ from egov.warehouse.schema import mart_indicator_snapshot, mart_target_evaluatio
 
 if TYPE_CHECKING:
     from egov.compute.plans import Plan, Target
+    from egov.compute.reported import Figure
 
 log = logging.getLogger(__name__)
 
@@ -205,11 +206,11 @@ def _evaluation(plan: Plan, target: Target, year: int, snapshot: tuple[Any, ...]
     }
 
 
-def _reported_evaluation(plan, target, year: int, figure, expected: list[str], *,
-                         as_of: date) -> dict:
+def _reported_evaluation(plan: Plan, target: Target, year: int, figure: Figure | None,
+                         expected: list[str], *, as_of: date) -> dict[str, Any]:
     """One evaluation row of a target without an indicator: its reported figure, if any
     (docs/contracts/reported-figures.md, "Status")."""
-    from egov.reported_figures import due_date, reported_status, rounded_pct
+    from egov.compute.reported import due_date, reported_status, rounded_pct
 
     threshold = target.thresholds[year]
     status = reported_status(figure, target.comparator, threshold, year, as_of,
@@ -243,7 +244,7 @@ def _reported_evaluation(plan, target, year: int, figure, expected: list[str], *
 
 def evaluate_plan(conn: Connection, plan: Plan, *, as_of: date) -> list[dict[str, Any]]:
     """The evaluation rows of one plan (not written)."""
-    from egov.reported_figures import (
+    from egov.compute.reported import (
         plan_children,
         plan_revisions,
         reporters,

@@ -7,8 +7,14 @@ import csv
 import io
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import inspect, select, text
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from egov.compute.plans import Plan, Target
 
 BASIS_VI = {"measured": "Đo từ dữ liệu cổng", "self_reported": "Đơn vị tự báo cáo",
             "verified": "Đã thẩm định"}
@@ -16,11 +22,12 @@ RECEIPT_STATUS_VI = {"accepted": "Đã nhận", "rejected": "Bị từ chối",
                      "duplicate": "Trùng, không nhận lại"}
 
 
-def has_reported(conn) -> bool:
-    return inspect(conn).has_table("fct_reported_figure")
+def has_reported(conn: Connection) -> bool:
+    return bool(inspect(conn).has_table("fct_reported_figure"))
 
 
-def revisions(conn, plan_code: str, target_code: str, year: int) -> list[dict]:
+def revisions(conn: Connection, plan_code: str, target_code: str,
+              year: int) -> list[dict[str, Any]]:
     """Every revision of the target-year (newest file first), `counts` = 1 for the one that
     counts as of the plan's newest evaluated day (view bi_reported_figures)."""
     rows = conn.execute(text(
@@ -30,9 +37,10 @@ def revisions(conn, plan_code: str, target_code: str, year: int) -> list[dict]:
     return [dict(r) for r in rows]
 
 
-def still_to_report(conn, plan, target, year: int, as_of: date) -> list[dict]:
+def still_to_report(conn: Connection, plan: Plan, target: Target, year: int,
+                    as_of: date) -> list[dict[str, Any]]:
     """The reporting units of the target without a figure counting as of `as_of`."""
-    from egov.reported_figures import counting, plan_children, plan_revisions, reporters
+    from egov.compute.reported import counting, plan_children, plan_revisions, reporters
     from egov.warehouse.schema import dim_unit
 
     by_key = plan_revisions(conn, plan.code, as_of)
@@ -43,7 +51,7 @@ def still_to_report(conn, plan, target, year: int, as_of: date) -> list[dict]:
             if counting(by_key.get((target.code, year, u), ()), as_of) is None]
 
 
-def find_target(plan_code: str, target_code: str):
+def find_target(plan_code: str, target_code: str) -> tuple[Plan | None, Target | None]:
     """(plan, target) of the loaded plan files, or (None, None)."""
     from egov.compute.plans import load_plans
 
@@ -60,12 +68,12 @@ def find_target(plan_code: str, target_code: str):
 
 
 def receipt_dir() -> Path:
-    from egov.sources.reported.columns import reported_dir
+    from egov.sources.reported.client import reported_dir
 
     return reported_dir() / "receipts"
 
 
-def recent_receipts(limit: int = 20) -> list[dict]:
+def recent_receipts(limit: int = 20) -> list[dict[str, Any]]:
     folder = receipt_dir()
     if not folder.is_dir():
         return []
@@ -76,7 +84,7 @@ def recent_receipts(limit: int = 20) -> list[dict]:
              "modified": p.stat().st_mtime} for p in files[:limit]]
 
 
-def read_receipt(name: str) -> list[dict] | None:
+def read_receipt(name: str) -> list[dict[str, Any]] | None:
     """The lines of receipt `name` (a plain name of the receipts folder), else None."""
     from egov.sources.reported.files import safe_name
 
@@ -92,11 +100,12 @@ def read_receipt(name: str) -> list[dict] | None:
     return [dict(r) for r in csv.DictReader(io.StringIO(content, newline=""))]
 
 
-def measured_beside(conn, plan_code: str, as_of: date) -> dict[tuple, dict]:
+def measured_beside(conn: Connection, plan_code: str,
+                    as_of: date) -> dict[tuple[Any, ...], dict[str, Any]]:
     """(target, year) -> the reported figure of a measured target as of `as_of` (shown
     beside the measured one, never replacing it): value_pct, basis, source_doc."""
     from egov.compute.plans import load_plans
-    from egov.reported_figures import (
+    from egov.compute.reported import (
         plan_children,
         plan_revisions,
         reporters,

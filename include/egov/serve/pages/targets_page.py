@@ -16,13 +16,16 @@ import logging
 import threading
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 # Module level: FastAPI resolves the routes' annotations here (already imported by
 # egov.serve.pages.web, which the plugin loads anyway).
 from fastapi import File, Request, Response, UploadFile
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Sequence
+
+    from fastapi import FastAPI
     from jinja2 import Environment
     from sqlalchemy import Engine
 
@@ -111,9 +114,14 @@ def _portal_status(fresh: list[dict]) -> None:
         f["failed_task"] = failed.get((f["last_run_id"], f["portal_code"]))
 
 
-def create_app(dependencies=(), editor=None):
+def create_app(dependencies: Sequence[Callable[..., Any]] = (),
+               editor: Callable[..., Awaitable[str | None]] | None = None,
+               take_upload: Callable[..., Any] | None = None) -> FastAPI:
     """`editor`: a dependency giving the signed-in user's name when their role may edit
-    (the upload form), else None; without one nobody may upload."""
+    (the upload form), else None; `take_upload(name, data, *, user, engine)`: what takes an
+    uploaded file and returns its outcome (egov.pipeline.reported.intake.take_upload, given
+    by the plugin: the pipeline is a stage above this page). Without both nobody may
+    upload."""
     from fastapi import Depends, FastAPI, HTTPException, Query
     from fastapi.responses import FileResponse, HTMLResponse
     from sqlalchemy.exc import SQLAlchemyError
@@ -158,10 +166,11 @@ def create_app(dependencies=(), editor=None):
     async def _nobody() -> None:
         return None
 
-    may_edit = Depends(editor or _nobody)
+    may_edit = Depends(editor if editor and take_upload else _nobody)
 
     @app.get("/", include_in_schema=False)
-    def index(as_of: date | None = None, editor_name: str | None = may_edit):
+    def index(as_of: date | None = None,
+              editor_name: str | None = may_edit) -> Response:
         try:
             with engine().connect() as conn:
                 if not data.has_tables(conn):
@@ -186,12 +195,11 @@ def create_app(dependencies=(), editor=None):
 
     @app.post("/upload", include_in_schema=False)
     async def upload(request: Request, file: Annotated[UploadFile, File()],
-                     editor_name: str | None = may_edit):
+                     editor_name: str | None = may_edit) -> Response:
         """A filled template, taken at once (same checks as the inbox); its receipt."""
         from starlette.concurrency import run_in_threadpool
 
         from egov.sources.reported.files import max_bytes
-        from egov.sources.reported.intake import take_upload
 
         if editor_name is None:
             raise HTTPException(status_code=403, detail="Chỉ người dùng được phép sửa mới "
@@ -199,7 +207,8 @@ def create_app(dependencies=(), editor=None):
         if not web.same_origin(request):
             raise HTTPException(status_code=403, detail="Biểu mẫu gửi từ nơi khác")
         data = await file.read(max_bytes() + 1)
-        outcome = await run_in_threadpool(take_upload, file.filename or "tep", data,
+        taker = cast("Callable[..., Any]", take_upload)  # set: else nobody may edit
+        outcome = await run_in_threadpool(taker, file.filename or "tep", data,
                                            user=editor_name, engine=engine())
         from egov.serve.pages import reported_data
 
@@ -208,7 +217,7 @@ def create_app(dependencies=(), editor=None):
                       lines=lines, outcome=outcome, STATUS_VI=reported_data.RECEIPT_STATUS_VI)
 
     @app.get("/receipts/{name}", include_in_schema=False)
-    def receipt(name: str):
+    def receipt(name: str) -> Response:
         from egov.serve.pages import reported_data
 
         lines = reported_data.read_receipt(name)
@@ -284,7 +293,8 @@ def create_app(dependencies=(), editor=None):
             if reported_data.has_reported(conn):
                 revisions = reported_data.revisions(conn, plan_code, target_code, year)
                 plan_obj, target_obj = reported_data.find_target(plan_code, target_code)
-                if target_obj is not None and target_obj.indicator is None:
+                if (plan_obj is not None and target_obj is not None
+                        and target_obj.indicator is None):
                     awaited = reported_data.still_to_report(conn, plan_obj, target_obj, year,
                                                             row["as_of_date"])
             trend, children, point, own = [], [], None, None

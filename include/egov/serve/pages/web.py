@@ -53,7 +53,8 @@ def signed_in_dependency() -> Callable[[Request, HTTPAuthorizationCredentials | 
     return signed_in
 
 
-def editor_dependency():
+def editor_dependency() -> Callable[[Request, HTTPAuthorizationCredentials | None],
+                                  Awaitable[str | None]]:
     """The signed-in user's name when their Airflow role may edit (the auth manager allows
     them to change DAGs: PUT), else None (not signed in, or a viewer). Never raises."""
     async def editor(request: Request, credentials: Bearer) -> str | None:

@@ -1,7 +1,8 @@
-"""Figures reported by units (docs/contracts/reported-figures.md): the template a unit fills
-in (`template`), the inbox intake (`intake`: files hostile until read, `files`; rows
-validated by a Great Expectations suite, `validate`; a receipt per file).
+"""Figures reported by units (docs/contracts/reported-figures.md), the source: the inbox
+folder (`hook`: Airflow connection -> `client`), the template's columns (`columns`), files
+hostile until read (`files`) and the parse of their rows (`rows`, the boundary).
 
-`python -m egov.sources.reported template --plan CODE --year Y` writes a template;
-`python -m egov.sources.reported take` takes the inbox once (the DAG egov_reported does it).
+Its stages: the GX suite of rows `egov.quality.reported`, the revisions
+`egov.warehouse.reported`, which figure counts `egov.compute.reported`, the intake, template
+and DAG steps `egov.pipeline.reported` (`python -m egov.pipeline.reported template ...`).
 """

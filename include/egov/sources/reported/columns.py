@@ -6,9 +6,7 @@ A column is recognised by the key in square brackets at the end of its header ce
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 SHEET = "so_lieu"
 INSTRUCTIONS_SHEET = "huong_dan"
@@ -52,7 +50,7 @@ def header(key: str) -> str:
     raise KeyError(key)
 
 
-def header_key(cell) -> str | None:
+def header_key(cell: object) -> str | None:
     """The key of a header cell, or None (an unknown or unmarked column)."""
     if not isinstance(cell, str):
         return None
@@ -62,10 +60,3 @@ def header_key(cell) -> str | None:
     key = match[1].lower()
     return key if key in KEYS else None
 
-
-def reported_dir() -> Path:
-    """EGOV_REPORTED_DIR, default $AIRFLOW_HOME/egov_reported."""
-    from egov.warehouse.db import airflow_home
-
-    env = os.environ.get("EGOV_REPORTED_DIR", "").strip()
-    return Path(env) if env else airflow_home() / "egov_reported"

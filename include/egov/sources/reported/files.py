@@ -13,6 +13,7 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any, cast
 
 from egov.sources.reported.columns import SHEET, header_key
 
@@ -38,14 +39,14 @@ class RawRow:
     `formulas`: the keys whose cell held a formula (never evaluated, value dropped)."""
 
     number: int  # the spreadsheet's row number (header: 1)
-    values: dict = field(default_factory=dict)
-    formulas: set = field(default_factory=set)
+    values: dict[str, Any] = field(default_factory=dict)
+    formulas: set[str] = field(default_factory=set)
 
 
 def max_bytes() -> int:
     from egov.settings import number
 
-    return number("EGOV_REPORTED_MAX_BYTES")
+    return cast(int, number("EGOV_REPORTED_MAX_BYTES"))
 
 
 def safe_name(name: str) -> str:
@@ -122,7 +123,7 @@ def _check_workbook_archive(data: bytes) -> None:
                     raise FileRefused("Tệp .xlsx chứa khai báo DTD/ENTITY: không đọc")
 
 
-def _header_map(cells: list) -> dict[int, str]:
+def _header_map(cells: list[Any]) -> dict[int, str]:
     """Column position -> key, for the recognised header cells; duplicates refused."""
     positions: dict[int, str] = {}
     seen: dict[str, int] = {}
@@ -150,13 +151,13 @@ def _check_columns(keys: set[str]) -> None:
         raise FileRefused("Thiếu cột bắt buộc: " + ", ".join(f"[{m}]" for m in missing))
 
 
-def _bounded(value):
+def _bounded(value: Any) -> Any:
     if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
         return value[:MAX_CELL_CHARS]
     return value
 
 
-def _blank(value) -> bool:
+def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
@@ -266,7 +267,7 @@ def read_rows(name: str, data: bytes) -> list[RawRow]:
 
 # ----------------------------------------------------------------------------- going out
 
-def cell_out(value) -> str:
+def cell_out(value: Any) -> str:
     """A value as text for a cell another spreadsheet will open: never a live formula
     (text starting with = + - @ tab or CR gets a leading apostrophe)."""
     if value is None:

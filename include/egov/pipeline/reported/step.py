@@ -5,7 +5,9 @@ the egov alert notifier; silences respected)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import date, datetime
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -32,35 +34,17 @@ def _engine():
 def take(*, run_id: str | None) -> dict:
     """Take every new inbox file; the plans whose figures changed (those of files uploaded on
     the Targets page since the last run too: an upload is taken at once, evaluated here)."""
-    from egov.sources.reported.intake import take_inbox
+    from egov.pipeline.reported.intake import take_inbox
+    from egov.warehouse.reported import claim_uploads
 
     engine = _engine()
     try:
         outcomes = take_inbox(engine, run_id=run_id)
-        uploaded = _claim_uploads(engine, run_id)
+        uploaded = claim_uploads(engine, run_id)
     finally:
         engine.dispose()
     plans = sorted({p for o in outcomes for p in o.plans} | uploaded)
     return {"files": [o.as_dict() for o in outcomes], "plans": plans}
-
-
-def _claim_uploads(engine, run_id: str | None) -> set[str]:
-    """The plans of uploaded files no run has evaluated yet; they are marked with `run_id`."""
-    from sqlalchemy import select, update
-
-    from egov.warehouse.schema import etl_reported_file as files
-    from egov.warehouse.schema import fct_reported_figure as figures
-
-    with engine.begin() as conn:
-        hashes = list(conn.execute(select(files.c.file_hash).where(
-            files.c.run_id.is_(None), files.c.uploaded_by.is_not(None))).scalars())
-        if not hashes:
-            return set()
-        plans = set(conn.execute(select(figures.c.plan_code).distinct()
-                                 .where(figures.c.file_hash.in_(hashes))).scalars())
-        conn.execute(update(files).where(files.c.file_hash.in_(hashes))
-                     .values(run_id=run_id or "claimed"))
-    return plans
 
 
 def evaluate(plan_codes: list[str], *, as_of: date, run_id: str | None) -> dict:
@@ -93,7 +77,7 @@ def reminder_observations(conn, plans, as_of: date) -> list:
     `awaiting_report` while the unit has no figure counting as of `as_of`, else `ok`."""
     from sqlalchemy import select
 
-    from egov.reported_figures import (
+    from egov.compute.reported import (
         counting,
         due_date,
         plan_children,
@@ -120,7 +104,7 @@ def reminder_observations(conn, plans, as_of: date) -> list:
                     name = names.get(unit) or unit
                     message = (f"[{plan.code}] {target.code} năm {year}: {name} ({unit}) chưa "
                                f"gửi số liệu báo cáo; hạn {due:%d/%m/%Y}. Mẫu báo cáo: "
-                               f"python -m egov.sources.reported template --plan {plan.code} "
+                               f"python -m egov.pipeline.reported template --plan {plan.code} "
                                f"--year {year}. “{target.clause}”")
                     out.append(Observation(
                         f"{REMINDER_KIND}:{plan.code}:{target.code}:{year}:{unit}",
@@ -129,7 +113,7 @@ def reminder_observations(conn, plans, as_of: date) -> list:
     return out
 
 
-def remind(*, as_of: date, run_id: str | None, context: dict | None = None,
+def remind(*, as_of: date, run_id: str | None, context: Mapping[str, Any] | None = None,
            now: datetime | None = None) -> dict:
     """Notify the units newly past `report_due` without a figure: one message per run
     listing them (never again for the same unit and target-year, unless it reported and

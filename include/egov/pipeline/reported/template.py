@@ -5,6 +5,7 @@ an instructions sheet `huong_dan` in Vietnamese."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 from egov.sources.reported.columns import (
     COLUMNS,
@@ -15,6 +16,9 @@ from egov.sources.reported.columns import (
     header,
 )
 from egov.sources.reported.files import cell_out
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet.worksheet import Worksheet
 
 INSTRUCTIONS = (
     ("Biểu mẫu báo cáo số liệu chỉ tiêu cải cách hành chính (CCHC)", True),
@@ -54,7 +58,7 @@ def template_rows(conn, plan, year: int) -> list[dict]:
     template asks units only for what the portals cannot measure."""
     from sqlalchemy import select
 
-    from egov.reported_figures import plan_children, reporters
+    from egov.compute.reported import plan_children, reporters
     from egov.warehouse.schema import dim_unit
 
     children = plan_children(conn, plan)
@@ -79,7 +83,7 @@ def write_template(rows: list[dict], path: Path) -> Path:
     from openpyxl.worksheet.datavalidation import DataValidation
 
     book = Workbook()
-    sheet = book.active
+    sheet = cast("Worksheet", book.active)
     sheet.title = SHEET
     keys = [c[0] for c in COLUMNS[:4]] + [c[0] for c in INFO_COLUMNS] + \
         [c[0] for c in COLUMNS[4:]]
@@ -93,7 +97,7 @@ def write_template(rows: list[dict], path: Path) -> Path:
     fixed = set(KEY_COLUMNS) | {c[0] for c in INFO_COLUMNS}
     for r, row in enumerate(rows, start=2):
         for col, key in enumerate(keys, start=1):
-            value = row.get(key)
+            value: Any = row.get(key)
             if key == "year":
                 cell = sheet.cell(row=r, column=col, value=int(value))
             else:
@@ -137,11 +141,11 @@ def write_template(rows: list[dict], path: Path) -> Path:
         cell = notes.cell(row=r, column=1, value=text)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
         cell.font = Font(bold=bold)
-    row = len(INSTRUCTIONS) + 2
-    notes.cell(row=row, column=1, value="Các cột:").font = Font(bold=True)
+    line = len(INSTRUCTIONS) + 2
+    notes.cell(row=line, column=1, value="Các cột:").font = Font(bold=True)
     for key, title, required, _ in COLUMNS:
-        row += 1
-        notes.cell(row=row, column=1,
+        line += 1
+        notes.cell(row=line, column=1,
                    value=f"[{key}] {title}{' (bắt buộc)' if required else ''}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,7 @@ def _figure(seed: str, threshold) -> tuple[int, int]:
 
 
 def sample_rows(conn, plan, year: int) -> list[dict]:
-    from egov.sources.reported.template import template_rows
+    from egov.pipeline.reported.template import template_rows
 
     rows = []
     for i, row in enumerate(template_rows(conn, plan, year)):
@@ -41,7 +41,8 @@ def sample_rows(conn, plan, year: int) -> list[dict]:
 def drop_sample(plan_code: str, year: int, *, engine=None, base: Path | None = None) -> Path:
     """Write `inbox/sample_<plan>_<year>.csv`; returns its path."""
     from egov.compute.plans import PlanError, load_plans
-    from egov.sources.reported.intake import _write_private, folders
+    from egov.pipeline.reported.intake import folders
+    from egov.sources.reported.client import write_private
     from egov.warehouse.db import make_engine
     from egov.warehouse.migrations import upgrade
 
@@ -64,5 +65,5 @@ def drop_sample(plan_code: str, year: int, *, engine=None, base: Path | None = N
     for row in rows:
         writer.writerow(["" if row.get(k) is None else row.get(k) for k in keys])
     path = folders(base)["inbox"] / f"sample_{plan_code}_{year}.csv"
-    _write_private(path, buffer.getvalue().encode("utf-8"))
+    write_private(path, buffer.getvalue().encode("utf-8"))
     return path

@@ -1,5 +1,5 @@
-"""python -m egov.sources.reported template --plan CODE --year Y [--out FILE]
-python -m egov.sources.reported take   (take the inbox once; the DAG egov_reported does it)"""
+"""python -m egov.pipeline.reported template --plan CODE --year Y [--out FILE]
+python -m egov.pipeline.reported take   (take the inbox once; the DAG egov_reported does it)"""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m egov.sources.reported",
+    parser = argparse.ArgumentParser(prog="python -m egov.pipeline.reported",
                                      description="Figures reported by units (templates, inbox)")
     sub = parser.add_subparsers(dest="command", required=True)
     template = sub.add_parser("template", help="write the XLSX template of a plan's year")
@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     from egov.compute.plans import PlanError
 
     if args.command == "template":
-        from egov.sources.reported.template import make_template
+        from egov.pipeline.reported.template import make_template
 
         try:
             path = make_template(args.plan, args.year, args.out)
@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         print(path)
         return 0
     if args.command == "sample":
-        from egov.sources.reported.sample import drop_sample
+        from egov.pipeline.reported.sample import drop_sample
 
         try:
             print(drop_sample(args.plan, args.year))
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         return 0
-    from egov.sources.reported.intake import take_inbox
+    from egov.pipeline.reported.intake import take_inbox
 
     outcomes = take_inbox()
     print(json.dumps([o.as_dict() for o in outcomes], ensure_ascii=False, indent=1))

@@ -14,7 +14,16 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
+
+from egov.sources.reported.rows import Known
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from sqlalchemy import Connection
+
+    from egov.compute.plans import Plan, Target
 
 SELF_REPORTED, VERIFIED, MEASURED = "self_reported", "verified", "measured"
 BASES = (SELF_REPORTED, VERIFIED)
@@ -64,18 +73,18 @@ class Figure:
     counted: tuple[Revision, ...] = field(default=())
 
 
-def report_by(target) -> str:
-    return getattr(target, "report_by", None) or "unit"
+def report_by(target: Target) -> str:
+    return cast(str, getattr(target, "report_by", None) or "unit")
 
 
-def due_date(target, year: int) -> date:
+def due_date(target: Target, year: int) -> date:
     """The day by which `year`'s figure of `target` is due (report_due of the next year)."""
     month, day = (int(x) for x in (getattr(target, "report_due", None)
                                    or DEFAULT_REPORT_DUE).split("-"))
     return date(year + 1, month, day)
 
 
-def reporters(target, plan_unit: str, children: dict[str, list[str]]) -> list[str]:
+def reporters(target: Target, plan_unit: str, children: dict[str, list[str]]) -> list[str]:
     """The units that report `target`: its unit, or each direct child of it (`children`:
     unit -> its direct children, from `dim_unit`)."""
     unit = target.unit or plan_unit
@@ -105,7 +114,7 @@ def target_figure(by_unit: dict[str, Revision], expected: list[str], *,
     if not counted:
         return None
     docs = list(dict.fromkeys(r.source_doc for r in counted))
-    common = dict(
+    common: dict[str, Any] = dict(
         basis=VERIFIED if all(r.basis == VERIFIED for r in counted) else SELF_REPORTED,
         source_doc="; ".join(docs)[:4000],
         data_to=max(r.data_to for r in counted),
@@ -122,8 +131,8 @@ def target_figure(by_unit: dict[str, Revision], expected: list[str], *,
         values = [r.value for r in counted if r.value is not None]
         mean = sum(values, Fraction(0)) / len(values) if values else None
         return Figure(None, None, mean, percent_only=True, **common)
-    numerator = sum(r.numerator for r in counted)
-    denominator = sum(r.denominator for r in counted)
+    numerator = sum(cast(int, r.numerator) for r in counted)
+    denominator = sum(cast(int, r.denominator) for r in counted)
     value = Fraction(100 * numerator, denominator) if denominator else None
     return Figure(numerator, denominator, value, percent_only=False, **common)
 
@@ -170,7 +179,7 @@ def _as_date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
-def revision_from_row(r) -> Revision:
+def revision_from_row(r: Mapping[Any, Any]) -> Revision:
     return Revision(
         unit_code=r["unit_code"], data_to=_as_date(r["data_to"]),
         approved_at=_as_date(r["approved_at"]), basis=r["basis"],
@@ -180,7 +189,8 @@ def revision_from_row(r) -> Revision:
         is_sample=bool(r["is_sample"]), file_name=r["file_name"])
 
 
-def plan_revisions(conn, plan_code: str, as_of: date) -> dict[tuple, list[Revision]]:
+def plan_revisions(conn: Connection, plan_code: str,
+                   as_of: date) -> dict[tuple[Any, ...], list[Revision]]:
     """(target, year, unit) -> the revisions of `plan_code` signed and covering up to `as_of`."""
     from sqlalchemy import Date, literal, select
 
@@ -189,14 +199,14 @@ def plan_revisions(conn, plan_code: str, as_of: date) -> dict[tuple, list[Revisi
     rows = conn.execute(select(f).where(
         f.c.plan_code == plan_code, f.c.data_to <= literal(as_of, Date),
         f.c.approved_at <= literal(as_of, Date))).mappings()
-    out: dict[tuple, list[Revision]] = {}
+    out: dict[tuple[Any, ...], list[Revision]] = {}
     for r in rows:
         out.setdefault((r["target_code"], r["year"], r["unit_code"]), []).append(
             revision_from_row(r))
     return out
 
 
-def child_units(conn, parents: Iterable[str]) -> dict[str, list[str]]:
+def child_units(conn: Connection, parents: Iterable[str]) -> dict[str, list[str]]:
     """unit -> its direct children in `dim_unit`."""
     from sqlalchemy import select
 
@@ -213,12 +223,13 @@ def child_units(conn, parents: Iterable[str]) -> dict[str, list[str]]:
     return {k: sorted(v) for k, v in out.items()}
 
 
-def plan_children(conn, plan) -> dict[str, list[str]]:
+def plan_children(conn: Connection, plan: Plan) -> dict[str, list[str]]:
     return child_units(conn, [t.unit or plan.unit for t in plan.targets
                               if report_by(t) == "children"])
 
 
-def target_year_figure(revisions: dict[tuple, list[Revision]], target, year: int,
+def target_year_figure(revisions: dict[tuple[Any, ...], list[Revision]], target: Target,
+                       year: int,
                        expected: list[str], as_of: date) -> Figure | None:
     by_unit = {}
     for unit in expected:
@@ -226,3 +237,19 @@ def target_year_figure(revisions: dict[tuple, list[Revision]], target, year: int
         if chosen is not None:
             by_unit[unit] = chosen
     return target_figure(by_unit, expected, summed=report_by(target) == "children")
+
+
+def known_from(plans: Iterable[Plan], children: dict[str, list[str]]) -> Known:
+    """What the plans allow, as the keys the suite of rows checks (egov.quality.reported)."""
+    p: set[str] = set()
+    t: set[str] = set()
+    ty: set[str] = set()
+    r: set[str] = set()
+    for plan in plans:
+        p.add(plan.code)
+        for target in plan.targets:
+            key = f"{plan.code}|{target.code}"
+            t.add(key)
+            ty.update(f"{key}|{year}" for year in target.thresholds)
+            r.update(f"{key}|{unit}" for unit in reporters(target, plan.unit, children))
+    return Known(frozenset(p), frozenset(t), frozenset(ty), frozenset(r))
