@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from typing import Any, cast
 
 import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
@@ -76,7 +77,7 @@ def egov_dvcqg():
         from egov.pipeline.dvcqg import read_province
 
         ctx = get_current_context()
-        ctx["province_label"] = job["province"]["code"]
+        cast(dict[str, Any], ctx)["province_label"] = job["province"]["code"]
         return read_province(job["province"], job["periods"], as_of=job["as_of"],
                              run_id=ctx["run_id"])
 
@@ -89,7 +90,8 @@ def egov_dvcqg():
         loaded = [r for rs in results or [] for r in rs or [] if r["complete"] and r["current"]]
         if not loaded:
             raise AirflowSkipException("no complete read became current in this run")
-        extra = {"reads": [{"province": r["province"], "period": r["period"]} for r in loaded]}
+        extra: dict[str, Any] = {
+            "reads": [{"province": r["province"], "period": r["period"]} for r in loaded]}
         for asset in DVCQG_ASSETS:
             ctx["outlet_events"][asset].extra = extra
         return loaded

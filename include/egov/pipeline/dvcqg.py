@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, date, datetime
+from typing import Any
 
 from egov.periods import Period
 from egov.safe_errors import frames, safe_message
@@ -203,7 +204,7 @@ def plan_jobs(*, params: dict, logical_date: datetime | None) -> list[dict]:
     engine = make_engine()
     try:
         upgrade(engine)
-        jobs = []
+        jobs: list[dict[str, Any]] = []
         for province in provinces:
             mine = list(periods)
             if not named:

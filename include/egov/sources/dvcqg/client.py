@@ -39,7 +39,7 @@ RETRY_STATUSES = frozenset({500, 502, 503, 504})
 BLOCKED_STATUSES = frozenset({403, 429})
 
 # (path, request body, HTTP status, raw body, seconds): every response received
-OnResponse = Callable[[str, dict, int, bytes, float], None]
+OnResponse = Callable[[str, dict[str, Any], int, bytes, float], None]
 
 
 class DvcqgError(SafeMessageError):
@@ -82,14 +82,14 @@ def _gate(base_url: str) -> _HostGate:
         return _GATES.setdefault(host, _HostGate(threading.Lock()))
 
 
-def _code_text(code) -> str:
+def _code_text(code: Any) -> str:
     """An envelope code for messages: short codes as they are, anything else by its type."""
     if isinstance(code, str) and re.fullmatch(r"[A-Za-z0-9_.:-]{1,40}", code):
         return code
     return f"<{type(code).__name__}>"
 
 
-def _query_part(body: dict) -> str:
+def _query_part(body: dict[str, Any]) -> str:
     """The request's fields that say what was asked (no paging noise), for messages."""
     keys = ("timeType", "year", "quarter", "month", "fromDate", "toDate", "currentPage")
     return ", ".join(f"{k}={body[k]}" for k in keys if k in body)
@@ -104,7 +104,7 @@ class DvcqgClient:
                  connect_timeout: float = 10, read_timeout: float = 60,
                  max_response_bytes: int = 32 * 2**20, max_response_seconds: float = 120,
                  max_pages: int = 50, sleep: Callable[[float], None] = time.sleep,
-                 session=None, rng: random.Random | None = None,
+                 session: Any = None, rng: random.Random | None = None,
                  on_response: OnResponse | None = None):
         for name, value in (("pause", pause), ("jitter", jitter), ("backoff_base", backoff_base),
                             ("backoff_max", backoff_max)):
@@ -156,15 +156,15 @@ class DvcqgClient:
     def __enter__(self) -> DvcqgClient:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # ------------------------------------------------------------------ public
-    def read_pages(self, path: str, body: dict, page_size: int) -> list[dict]:
+    def read_pages(self, path: str, body: dict[str, Any], page_size: int) -> list[dict[str, Any]]:
         """Every page of `path` for `body` (the envelopes' `data`, in order): the next page
         while `data.pagination.currentPage < totalPages`, one response when there is no
         pagination. A paging that runs past `max_pages` or goes back is a DvcqgError."""
-        pages: list[dict] = []
+        pages: list[dict[str, Any]] = []
         page = 1
         while True:
             request = dict(body, currentPage=page, pageSize=page_size)
@@ -187,8 +187,8 @@ class DvcqgClient:
                                  path=path)
             page += 1
 
-    def _pagination(self, path: str, request: dict, pagination) -> tuple[int, int]:
-        def whole(value) -> int | None:
+    def _pagination(self, path: str, request: dict[str, Any], pagination: Any) -> tuple[int, int]:
+        def whole(value: Any) -> int | None:
             if isinstance(value, bool):
                 return None
             if isinstance(value, int):
@@ -206,7 +206,7 @@ class DvcqgClient:
                          f"without whole currentPage and totalPages: paging stopped",
                          kind="paging", path=path)
 
-    def post(self, path: str, body: dict) -> dict:
+    def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """One call with its retries: the envelope's `data` (a JSON object)."""
         attempt = 0
         while True:
@@ -227,7 +227,7 @@ class DvcqgClient:
                 attempt += 1
 
     # ------------------------------------------------------------------ HTTP
-    def _attempt(self, path: str, body: dict) -> dict:
+    def _attempt(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         with self._gate.lock:  # one request at a time per host
             wait = self._gate.next_at - time.monotonic()
             if wait > 0:
@@ -242,7 +242,7 @@ class DvcqgClient:
             self.on_response(path, dict(body), status, content, seconds)
         return self._check(path, body, status, content)
 
-    def _send(self, path: str, body: dict) -> tuple[int, bytes, float]:
+    def _send(self, path: str, body: dict[str, Any]) -> tuple[int, bytes, float]:
         import requests
 
         self.stats["requests"] += 1
@@ -261,7 +261,7 @@ class DvcqgClient:
             resp.close()
         return resp.status_code, content, time.monotonic() - started
 
-    def _read_body(self, resp, path: str, body: dict, started: float) -> bytes:
+    def _read_body(self, resp: Any, path: str, body: dict[str, Any], started: float) -> bytes:
         import urllib3
 
         declared = resp.headers.get("Content-Length", "").strip()
@@ -285,12 +285,13 @@ class DvcqgClient:
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise _Retryable(f"body cut short ({type(exc).__name__})", "transport") from None
 
-    def _too_large(self, path: str, body: dict, what: str) -> DvcqgError:
+    def _too_large(self, path: str, body: dict[str, Any], what: str) -> DvcqgError:
         return DvcqgError(f"{self._who}: {path} ({_query_part(body)}) answered a body too large"
                           f" ({what}; max_response_bytes={self.max_response_bytes})",
                           kind="too_large", path=path)
 
-    def _check(self, path: str, body: dict, status: int, content: bytes) -> dict:
+    def _check(self, path: str, body: dict[str, Any], status: int,
+               content: bytes) -> dict[str, Any]:
         asked = _query_part(body)
         if status in BLOCKED_STATUSES:
             raise DvcqgBlocked(f"{self._who}: {path} ({asked}) answered HTTP {status}: not "

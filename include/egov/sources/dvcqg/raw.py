@@ -12,7 +12,10 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 from egov.settings import check_portal_code, raw_zone_root
 from egov.sources.raw_zone import _path, _private_dir, _write_private, run_key
@@ -21,7 +24,8 @@ SOURCE_DIR = "_dvcqg"
 MANIFEST = "manifest.json"
 
 
-def read_folder(province_code: str, period_label: str, run_id: str, root: str | None = None):
+def read_folder(province_code: str, period_label: str, run_id: str,
+                root: str | None = None) -> Path:
     check_portal_code(province_code, "province code")
     return (_path(root or raw_zone_root()) / SOURCE_DIR / province_code / period_label
             / run_key(run_id))
@@ -37,7 +41,7 @@ class ResponseWriter:
                      "run_id": run_id, "base_url": base_url,
                      "root_department_id": root_department_id,
                      "started_at": datetime.now(UTC).isoformat(timespec="seconds")}
-        self.responses: list[dict] = []
+        self.responses: list[dict[str, Any]] = []
         self.group = "unknown"
         if self.folder.exists():  # a retried task starts its folder afresh
             for child in self.folder.iterdir():
@@ -45,7 +49,7 @@ class ResponseWriter:
         _private_dir(self.folder)
         self._manifest({"state": "reading"})
 
-    def __call__(self, path: str, body: dict, status: int, content: bytes,
+    def __call__(self, path: str, body: dict[str, Any], status: int, content: bytes,
                  seconds: float) -> None:
         name = f"{self.group}-{len(self.responses) + 1:03d}.json.gz"
         _write_private(self.folder / name, gzip.compress(content, compresslevel=5))
@@ -56,18 +60,18 @@ class ResponseWriter:
             "received_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
         })
 
-    def _manifest(self, extra: dict) -> None:
+    def _manifest(self, extra: dict[str, Any]) -> None:
         doc = {**self.meta, "responses": self.responses, **extra}
         _write_private(self.folder / MANIFEST,
                        json.dumps(doc, ensure_ascii=False, indent=1, default=str).encode(),
                        atomic=True)
 
-    def finish(self, **extra) -> str:
+    def finish(self, **extra: Any) -> str:
         self._manifest({"state": "done", **extra})
         return str(self.folder / MANIFEST)
 
 
-def read_response(folder, entry: dict) -> bytes:
+def read_response(folder: str | os.PathLike[str], entry: dict[str, Any]) -> bytes:
     """A kept response's bytes, checked against its SHA-256."""
     content = gzip.decompress((_path(str(folder)) / entry["file"]).read_bytes())
     if hashlib.sha256(content).hexdigest() != entry["sha256"]:
