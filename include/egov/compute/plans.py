@@ -17,6 +17,7 @@ from typing import Any, Literal, overload
 import yaml
 
 import egov
+from egov.compute.indicators import dvcqg as index_indicators
 from egov.compute.indicators.codes import ALL_INDICATORS
 from egov.safe_errors import SafeMessageError
 
@@ -38,6 +39,7 @@ class Target:
     comparator: str
     thresholds: dict[int, Decimal]
     clause: str
+    measure: str = "percent"  # what the thresholds are: percent, or points (index scores)
 
 
 @dataclass(frozen=True)
@@ -136,8 +138,18 @@ def _target(raw: Any, where: str, plan_unit: str, fail: Fail) -> Target:
     if "indicator" not in raw:
         raise fail(f"{where}.indicator", "is required (use null when not measured)")
     indicator = raw["indicator"]
-    if indicator is not None and indicator not in ALL_INDICATORS:
+    measure = "percent"
+    if isinstance(indicator, str) and indicator.startswith(index_indicators.PREFIX):
+        try:
+            measure = index_indicators.parse_indicator(indicator).unit
+        except index_indicators.IndicatorError as exc:
+            raise fail(f"{where}.indicator", str(exc)) from None
+    elif indicator is not None and indicator not in ALL_INDICATORS:
         raise fail(f"{where}.indicator", f"unknown indicator code {indicator!r}")
+    given = raw.get("measure")
+    if given is not None and given != measure:
+        raise fail(f"{where}.measure", f"{indicator!r} is measured in {measure}, not "
+                                       f"{given!r}")
     comparator = raw.get("comparator")
     if comparator not in COMPARATORS:
         got = "nothing" if comparator is None else f'"{comparator}"'
@@ -150,12 +162,14 @@ def _target(raw: Any, where: str, plan_unit: str, fail: Fail) -> Target:
         comparator=comparator,
         thresholds=_thresholds(raw.get("thresholds"), f"{where}.thresholds", fail),
         clause=_text(raw, "clause", f"{where}.clause", fail),
+        measure=measure,
     )
 
 
 def _thresholds(raw: Any, where: str, fail: Fail) -> dict[int, Decimal]:
     if not isinstance(raw, dict) or not raw:
-        raise fail(where, f"must be a non-empty mapping of year to percent, got {_kind(raw)}")
+        raise fail(where, f"must be a non-empty mapping of year to percent (or points), got "
+                          f"{_kind(raw)}")
     result: dict[int, Decimal] = {}
     for year, value in raw.items():
         if isinstance(year, bool) or not isinstance(year, int) or not MIN_YEAR <= year <= MAX_YEAR:

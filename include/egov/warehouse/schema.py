@@ -236,6 +236,8 @@ mart_target_evaluation = Table(
     Column("plan_title", Text),
     Column("run_id", Text),
     Column("computed_at", DateTime),
+    # what threshold_pct and value_pct hold: percent, or points (the 766 index's scores)
+    Column("measure", String(8), nullable=False, server_default="percent"),
     PrimaryKeyConstraint("as_of_date", "plan_code", "target_code", "year"),
 )
 

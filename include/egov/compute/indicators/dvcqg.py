@@ -167,3 +167,34 @@ def meets(value: float | None, comparator: str, threshold: float) -> bool | None
     if comparator == ">":
         return value > threshold
     raise IndicatorError(f"comparator must be '>=' or '>', got {comparator!r}")
+
+
+def is_index_indicator(code: Any) -> bool:
+    """Whether `code` names an indicator of the index (`dvcqg:...`) that parses."""
+    try:
+        parse_indicator(code)
+    except IndicatorError:
+        return False
+    return True
+
+
+def unit_value(conn: Connection, code: str, *, unit_code: str, period_type: str,
+               period_start: date) -> IndicatorValue | None:
+    """The indicator of the department mapped to the one-stop unit `unit_code` (the
+    crosswalk: `dvcqg_score.unit_code`) for a period of the index, or None (no mapped
+    department, no current complete read, or no figure)."""
+    from sqlalchemy import select
+
+    from egov.warehouse.schema import dvcqg_score as s
+
+    found = conn.execute(
+        select(s.c.root_department_id, s.c.department_id).distinct()
+        .where(s.c.unit_code == unit_code, s.c.period_type == period_type,
+               s.c.period_start == period_start)
+        .order_by(s.c.root_department_id, s.c.department_id)).all()
+    if not found:
+        return None
+    root, department = found[0]
+    got = values(conn, code, root_department_id=root, period_type=period_type,
+                 period_start=period_start, department_id=department)
+    return got[0] if got else None
