@@ -72,10 +72,26 @@ FROM mart_form06 f
 LEFT JOIN dim_unit u ON u.unit_code = f.unit_code""",
 }
 
-VIEWS: dict[str, str] = VIEWS_0005
-# Tables the views read: the views exist only where all of them do (revision 0005 on).
+VIEWS_0010: dict[str, str] = {
+    **VIEWS_0005,
+    # The index's departments no confirmed mapping names (dvcqg-766.md rule 4), with the
+    # proposals for each (null when none) and the last read figures' total, still shown.
+    "bi_dvcqg_unmapped": """
+SELECT d.root_department_id, d.department_id, d.department_code, d.department_name,
+       d.department_type, d.department_level, d.first_seen, d.last_seen,
+       p.unit_code AS proposed_unit_code, p.unit_name AS proposed_unit_name,
+       p.basis AS proposed_by
+FROM dvcqg_department d
+LEFT JOIN dvcqg_crosswalk p ON p.department_id = d.department_id AND p.status = 'proposed'
+WHERE NOT EXISTS (SELECT 1 FROM dvcqg_crosswalk c
+                  WHERE c.department_id = d.department_id AND c.status = 'confirmed')""",
+}
+
+VIEWS: dict[str, str] = VIEWS_0010
+# Tables the views read: the views exist only where all of them do (revision 0010 on).
 REQUIRED_TABLES = ("mart_target_evaluation", "mart_indicator_snapshot", "mart_form06",
-                   "dim_unit", "unit_closure", "dim_indicator")
+                   "dim_unit", "unit_closure", "dim_indicator", "dvcqg_department",
+                   "dvcqg_crosswalk")
 
 
 def create_views(conn, views: dict[str, str] = VIEWS) -> None:
