@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The main job on the embedded default: the portal simulator for the four seed provinces,
-# the warehouse on SQLite, a real Airflow run of egov_nightly, then the target report.
+# The main job on the embedded default: the portal simulator for the four seed provinces
+# (and the national portal's 766 index over the same records), the warehouse on SQLite, a
+# real Airflow run of egov_nightly, the target report, then egov_dvcqg (index, crosswalk,
+# reconciliation flags).
 #   scripts/demo.sh [LOGICAL_DATE]        (default 2026-01-01: reports as of 2025-12-31)
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
@@ -19,6 +21,7 @@ conn_file="$AIRFLOW_HOME/connections.env"
 rm -f "$conn_file"
 python -m egov.simulator --seed 7 --scale "$SIM_SCALE" --clock "$SIM_CLOCK" \
   --malformed-rate "${EGOV_SIM_MALFORMED_RATE:-0.002}" \
+  --dvcqg-unsynced "${EGOV_SIM_DVCQG_UNSYNCED:-0.03}" \
   --host 127.0.0.1 --base-port "$SIM_PORT" --connections-file "$conn_file" \
   > "$LOG/simulator.log" 2>&1 &
 sim_pid=$!
@@ -66,6 +69,32 @@ if ! airflow dags test egov_reports "$LOGICAL_DATE" > "$LOG/reports.log" 2>&1; t
 fi
 python -m egov.runtime.test_runs egov_reports >> "$LOG/reports.log" 2>&1 || true
 echo "  $EGOV_REPORTS_DIR/latest/ : $(ls "$EGOV_REPORTS_DIR/latest" | tr '\n' ' ')"
+
+echo
+echo "== airflow dags test egov_dvcqg $LOGICAL_DATE: the simulated 766 index, the crosswalk and the reconciliation (log: $LOG/dvcqg.log)"
+export EGOV_DVCQG_PAUSE_SECONDS="${EGOV_DVCQG_PAUSE_SECONDS:-0}"
+if ! airflow dags test egov_dvcqg "$LOGICAL_DATE" > "$LOG/dvcqg.log" 2>&1; then
+  tail -n 40 "$LOG/dvcqg.log"; echo "egov_dvcqg failed: see $LOG/dvcqg.log"; exit 1
+fi
+python -m egov.runtime.test_runs egov_dvcqg >> "$LOG/dvcqg.log" 2>&1 || true
+python - <<'PY'
+from sqlalchemy import text
+from egov.warehouse.db import make_engine
+engine = make_engine()
+with engine.connect() as conn:
+    for r in conn.execute(text(
+            "SELECT province_code, SUM(score) AS total FROM dvcqg_score "
+            "WHERE department_id = root_department_id AND period_type = 'year' "
+            "GROUP BY province_code ORDER BY province_code")):
+        print(f"  766 index {r.province_code:<10} year total {r.total:6.2f} points")
+    flagged = conn.execute(text("SELECT COUNT(*) FROM mart_source_reconciliation "
+                                "WHERE flagged")).scalar()
+    rows = conn.execute(text("SELECT COUNT(*) FROM mart_source_reconciliation")).scalar()
+    unmapped = conn.execute(text("SELECT COUNT(DISTINCT department_id) "
+                                 "FROM bi_dvcqg_unmapped")).scalar()
+    print(f"  reconciliation: {rows} rows, {flagged} flagged; {unmapped} departments unmapped")
+engine.dispose()
+PY
 
 MID_YEAR="${EGOV_DEMO_MID_YEAR:-2025-06-30}"
 echo
