@@ -94,15 +94,19 @@ def _mapped(conn: Connection) -> list[Any]:
         .order_by(s.c.period_start, s.c.period_type, s.c.unit_code)).all())
 
 
-def _portals_of(conn: Connection, units: set[str]) -> list[str]:
+def _known(conn: Connection, units: set[str]) -> dict[str, str]:
+    """unit → portal of the units the warehouse knows (a known unit without records in a
+    period has 0 records there, not "no data")."""
     from sqlalchemy import select
 
     from egov.warehouse.schema import dim_unit
 
     if not units:
-        return []
-    return sorted({r[0] for r in conn.execute(
-        select(dim_unit.c.portal_code).where(dim_unit.c.unit_code.in_(sorted(units))))})
+        return {}
+    return {r[0]: r[1] for r in conn.execute(
+        select(dim_unit.c.unit_code, dim_unit.c.portal_code)
+        .where(dim_unit.c.unit_code.in_(sorted(units))))}
+
 
 
 def _as_date(value: Any) -> date:
@@ -121,8 +125,8 @@ def reconciliation_rows(conn: Connection, *, as_of: date, run_id: str | None = N
         p = period_containing(r.period_type, _as_date(r.period_start))
         if p not in periods:
             periods.append(p)
-    ours = record_ratios(conn, _portals_of(conn, {r.unit_code for r in mapped}), periods,
-                         as_of)
+    known = _known(conn, {r.unit_code for r in mapped})
+    ours = record_ratios(conn, sorted(set(known.values())), periods, as_of)
     pp, count_pct = flag_pp(), flag_count_pct()
     rows = []
     for r in mapped:
@@ -133,7 +137,8 @@ def reconciliation_rows(conn: Connection, *, as_of: date, run_id: str | None = N
                                      department_id=r.department_id)
                   for code in {m.theirs for m in MEASURES}}
         for m in MEASURES:
-            got = ours.get((r.unit_code, m.ours, i))
+            got = ours.get((r.unit_code, m.ours, i)) or ((0, 0) if r.unit_code in known
+                                                          else None)
             found = theirs[m.theirs][0] if theirs[m.theirs] else None
             if m.count:
                 o_num = float(got[1]) if got else None
@@ -212,13 +217,14 @@ def preview_rows(conn: Connection, *, as_of: date, run_id: str | None = None,
                                .order_by(cw.c.unit_code)).all())
     if not mapped:
         return []
-    ours = record_ratios(conn, _portals_of(conn, {r.unit_code for r in mapped}), [month],
-                         as_of)
+    known = _known(conn, {r.unit_code for r in mapped})
+    ours = record_ratios(conn, sorted(set(known.values())), [month], as_of)
     rows = []
     for r in mapped:
         published = _published(conn, r.department_id, month.start)
         for p in PREVIEW:
-            got = ours.get((r.unit_code, p.ours, 0))
+            got = ours.get((r.unit_code, p.ours, 0)) or ((0, 0) if r.unit_code in known
+                                                        else None)
             num, den = (float(got[0]), float(got[1])) if got else (None, None)
             pct = _pct(num, den)
             score = None if pct is None else min(p.max_score, p.max_score * pct / 100)
