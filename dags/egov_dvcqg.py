@@ -15,7 +15,10 @@ national public-service portal (docs/dvcqg.md):
    scores checked, loaded: a complete read becomes the current figures (`dvcqg_score`,
    `dvcqg_metric`), a partial one is recorded in `dvcqg_read` and replaces nothing;
 3. **publish** — updates the index's tables as Assets (for compute and reports);
-4. **finish** — fails the run naming every read that failed (the next run tries again).
+4. **reconcile** — the crosswalk of departments to one-stop units (the operator's
+   `include/config/dvcqg_crosswalk.yaml`, proposals for the rest) and the one-stop figures
+   beside the index's (`mart_source_reconciliation`, the running month's preview);
+5. **finish** — fails the run naming every read that failed (the next run tries again).
 
 Params: `periods` (e.g. `["2026-08", "2026-Q3", "2026"]`: read exactly these, a backfill),
 `provinces` (a subset of province codes), `as_of` (override the day).
@@ -25,11 +28,12 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from typing import Any, cast
 
 import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
 
-from egov.assets import DVCQG_ASSETS
+from egov.assets import DVCQG_ASSETS, RECONCILIATION_ASSETS
 from egov.settings import dag_number  # cheap; a malformed value falls back to its default
 
 LOCAL_TZ = "Asia/Ho_Chi_Minh"
@@ -76,7 +80,7 @@ def egov_dvcqg():
         from egov.pipeline.dvcqg import read_province
 
         ctx = get_current_context()
-        ctx["province_label"] = job["province"]["code"]
+        cast(dict[str, Any], ctx)["province_label"] = job["province"]["code"]
         return read_province(job["province"], job["periods"], as_of=job["as_of"],
                              run_id=ctx["run_id"])
 
@@ -89,10 +93,30 @@ def egov_dvcqg():
         loaded = [r for rs in results or [] for r in rs or [] if r["complete"] and r["current"]]
         if not loaded:
             raise AirflowSkipException("no complete read became current in this run")
-        extra = {"reads": [{"province": r["province"], "period": r["period"]} for r in loaded]}
+        extra: dict[str, Any] = {
+            "reads": [{"province": r["province"], "period": r["period"]} for r in loaded]}
         for asset in DVCQG_ASSETS:
             ctx["outlet_events"][asset].extra = extra
         return loaded
+
+    @task(trigger_rule="all_done", outlets=RECONCILIATION_ASSETS)
+    def reconcile(jobs: list[dict[str, Any]] | None) -> dict[str, Any]:
+        """The crosswalk (include/config/dvcqg_crosswalk.yaml) and the one-stop figures
+        beside the index's (mart_source_reconciliation, the running month's preview)."""
+        from egov.periods import as_of_for_logical_date
+        from egov.pipeline.dvcqg import reconcile_step
+
+        ctx = get_current_context()
+        if jobs:
+            as_of = jobs[0]["as_of"]
+        elif ctx["params"].get("as_of"):
+            as_of = ctx["params"]["as_of"]
+        else:
+            as_of = as_of_for_logical_date(ctx["logical_date"]).isoformat()
+        counts = reconcile_step(as_of=as_of, run_id=ctx["run_id"])
+        for asset in RECONCILIATION_ASSETS:
+            ctx["outlet_events"][asset].extra = dict(counts)
+        return counts
 
     @task(trigger_rule="all_done", retries=0)
     def finish(results: list[list[dict]] | None) -> str:
@@ -113,7 +137,9 @@ def egov_dvcqg():
 
     jobs = plan()
     results = read.expand(job=jobs)
-    publish(results)
+    published = publish(results)
+    reconciled = reconcile(jobs)
+    published >> reconciled
     finish(results)
 
 

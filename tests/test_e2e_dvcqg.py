@@ -160,7 +160,17 @@ def test_dags_test_reads_the_three_periods_into_the_warehouse(
             events = conn.execute(text(
                 "SELECT a.uri, e.extra FROM asset_event e JOIN asset a ON a.id = e.asset_id "
                 "WHERE a.uri LIKE 'egov://warehouse/dvcqg_%' ORDER BY e.id")).all()
+            reconciled = conn.execute(text(
+                "SELECT a.uri, e.extra FROM asset_event e JOIN asset a ON a.id = e.asset_id "
+                "WHERE a.uri IN ('egov://warehouse/mart_source_reconciliation', "
+                "'egov://warehouse/mart_dvcqg_preview') ORDER BY e.id")).all()
         meta.dispose()
+        # the reconcile task ran after the reads and updated its Assets (as-of day, counts)
+        last = [json.loads(e.extra) if isinstance(e.extra, str) else e.extra
+                for e in reconciled[-2:]]
+        assert {e.uri for e in reconciled[-2:]} == {
+            "egov://warehouse/mart_source_reconciliation", "egov://warehouse/mart_dvcqg_preview"}
+        assert all(x["confirmed"] == 1 and "flagged" in x and x["as_of"] for x in last)
         extras = [json.loads(e.extra) if isinstance(e.extra, str) else e.extra
                   for e in events[-2:]]
         assert {e.uri for e in events[-2:]} == {"egov://warehouse/dvcqg_score",
@@ -191,8 +201,11 @@ def test_the_dag_is_thin_and_updates_the_index_assets():
     bag = DagBag(dag_folder=str(REPO / "dags" / "egov_dvcqg.py"))
     assert not bag.import_errors
     dag = bag.dags["egov_dvcqg"]
-    from egov.assets import DVCQG_ASSETS
+    from egov.assets import DVCQG_ASSETS, RECONCILIATION_ASSETS
 
     assert {a.uri for a in dag.get_task("publish").outlets} == {a.uri for a in DVCQG_ASSETS}
+    assert {a.uri for a in dag.get_task("reconcile").outlets} == {
+        a.uri for a in RECONCILIATION_ASSETS}
+    assert "publish" in dag.get_task("reconcile").upstream_task_ids
     assert dag.get_task("read").max_active_tis_per_dagrun == 1
     assert set(dag.params.keys()) == {"periods", "provinces", "as_of"}

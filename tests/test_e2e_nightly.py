@@ -70,6 +70,11 @@ def _expected_evaluations(snapshots, as_of):
                 if year > as_of.year:
                     continue
                 num = den = None
+                if target.indicator and target.indicator.startswith("dvcqg:"):
+                    # the 766 index: this world has none: no data, no outlook
+                    expected[(plan.code, target.code, year)] = (
+                        None, None, "no_data", None, None, None, None)
+                    continue
                 if target.indicator:
                     num, den, _ = snapshots[(target.unit, target.indicator, "year",
                                              date(year, 1, 1).isoformat())]

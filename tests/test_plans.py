@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from egov.compute.indicators.codes import ALL_INDICATORS
+from egov.compute.indicators.dvcqg import is_index_indicator
 from egov.compute.plans import Plan, PlanError, default_plans_dir, load_plan_file, load_plans
 
 REPO = Path(__file__).resolve().parent.parent
@@ -90,7 +91,8 @@ def test_every_shipped_plan_loads(shipped):
         assert plan.title and plan.path.parent == PLANS_DIR
         for t in plan.targets:
             assert t.unit == unit
-            assert t.indicator is None or t.indicator in ALL_INDICATORS
+            assert t.indicator is None or t.indicator in ALL_INDICATORS \
+                or is_index_indicator(t.indicator)
             assert all(isinstance(v, Decimal) for v in t.thresholds.values())
 
 
@@ -196,10 +198,20 @@ def test_mapped_indicators(shipped):
         "bd21-online-dossiers": "online_rate",
         "bd21-postal-intake": "postal_intake_rate",
         "bd21-postal-return": "postal_return_rate",
+        "bd21-procedures-published": "dvcqg:PUBLISH_ON_TIME",
     }
     assert mapped["thanh-hoa-2024"] == {
-        "th24-fully-online-eligible": "catalog_full_online_eligible_rate"
+        "th24-fully-online-eligible": "catalog_full_online_eligible_rate",
+        "th24-service-redesign": "dvcqg:CITIZEN_DATA_CONNECTED_FORMALITY",
     }
+    index = {t: i for m in mapped.values() for t, i in m.items() if i.startswith("dvcqg:")}
+    assert index == {  # the seed targets the 766 index measures
+        "bd21-procedures-published": "dvcqg:PUBLISH_ON_TIME",
+        "vp25-procedures-published": "dvcqg:PUBLISH_ON_TIME",
+        "vp25-no-resubmission": "dvcqg:REUSED_DIGITIZED_DATA",
+        "th24-service-redesign": "dvcqg:CITIZEN_DATA_CONNECTED_FORMALITY",
+    }
+    assert {t.measure for p in shipped.values() for t in p.targets} == {"percent"}
     comparators = {t.code: t.comparator for t in shipped["tp-tay-ninh-2023"].targets}
     assert comparators["tptn23-satisfaction"] == ">" and comparators["tptn23-on-time"] == ">="
 

@@ -19,3 +19,10 @@ DVCQG_ASSETS = [
     Asset(name=f"egov.{table}", uri=f"egov://warehouse/{table}", group="egov-warehouse")
     for table in DVCQG_TABLES
 ]
+# The one-stop figures beside the index's (egov_dvcqg.reconcile): each event's extra gives
+# the as-of day and the flagged rows.
+RECONCILIATION_TABLES = ("mart_source_reconciliation", "mart_dvcqg_preview")
+RECONCILIATION_ASSETS = [
+    Asset(name=f"egov.{table}", uri=f"egov://warehouse/{table}", group="egov-warehouse")
+    for table in RECONCILIATION_TABLES
+]

@@ -19,6 +19,7 @@ from typing import Any, Literal, cast, overload
 import yaml
 
 import egov
+from egov.compute.indicators import dvcqg as index_indicators
 from egov.compute.indicators.codes import ALL_INDICATORS
 from egov.safe_errors import SafeMessageError
 
@@ -43,6 +44,7 @@ class Target:
     comparator: str
     thresholds: dict[int, Decimal]
     clause: str
+    measure: str = "percent"  # what the thresholds are: percent, or points (index scores)
     report_by: str = "unit"  # who reports its figures: the unit, or each direct child unit
     report_due: str = DEFAULT_REPORT_DUE  # "MM-DD" of the next year: the year's figure is due
 
@@ -153,8 +155,18 @@ def _target(raw: Any, where: str, plan_unit: str, fail: Fail) -> Target:
     if "indicator" not in raw:
         raise fail(f"{where}.indicator", "is required (use null when not measured)")
     indicator = raw["indicator"]
-    if indicator is not None and indicator not in ALL_INDICATORS:
+    measure = "percent"
+    if isinstance(indicator, str) and indicator.startswith(index_indicators.PREFIX):
+        try:
+            measure = index_indicators.parse_indicator(indicator).unit
+        except index_indicators.IndicatorError as exc:
+            raise fail(f"{where}.indicator", str(exc)) from None
+    elif indicator is not None and indicator not in ALL_INDICATORS:
         raise fail(f"{where}.indicator", f"unknown indicator code {indicator!r}")
+    given = raw.get("measure")
+    if given is not None and given != measure:
+        raise fail(f"{where}.measure", f"{indicator!r} is measured in {measure}, not "
+                                       f"{given!r}")
     comparator = raw.get("comparator")
     if comparator not in COMPARATORS:
         got = "nothing" if comparator is None else f'"{comparator}"'
@@ -169,6 +181,7 @@ def _target(raw: Any, where: str, plan_unit: str, fail: Fail) -> Target:
         clause=_text(raw, "clause", f"{where}.clause", fail),
         report_by=_report_by(raw.get("report_by"), f"{where}.report_by", fail),
         report_due=_report_due(raw.get("report_due"), f"{where}.report_due", fail),
+        measure=measure,
     )
 
 
@@ -197,7 +210,8 @@ def _report_due(raw: Any, where: str, fail: Fail) -> str:
 
 def _thresholds(raw: Any, where: str, fail: Fail) -> dict[int, Decimal]:
     if not isinstance(raw, dict) or not raw:
-        raise fail(where, f"must be a non-empty mapping of year to percent, got {_kind(raw)}")
+        raise fail(where, f"must be a non-empty mapping of year to percent (or points), got "
+                          f"{_kind(raw)}")
     result: dict[int, Decimal] = {}
     for year, value in raw.items():
         if isinstance(year, bool) or not isinstance(year, int) or not MIN_YEAR <= year <= MAX_YEAR:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Connection, Date, delete, insert, literal, select
 
+from egov.compute.indicators import dvcqg as index_indicators
 from egov.compute.indicators.codes import CATALOG_INDICATORS
 from egov.compute.indicators.snapshots import value_pct
 from egov.warehouse.schema import mart_indicator_snapshot, mart_target_evaluation
@@ -203,6 +204,7 @@ def _evaluation(plan: Plan, target: Target, year: int, snapshot: tuple[Any, ...]
         "expected_units": None,
         "percent_only": None,
         "is_sample": None,
+        "measure": "percent",
     }
 
 
@@ -239,6 +241,80 @@ def _reported_evaluation(plan: Plan, target: Target, year: int, figure: Figure |
         "expected_units": len(expected),
         "percent_only": figure.percent_only if figure else None,
         "is_sample": figure.is_sample if figure else None,
+        "measure": "percent",
+    }
+
+
+def _passes_value(value: Any, comparator: str, threshold: Any) -> bool:
+    """Whether a value (percent or points) `comparator` threshold, exactly as written."""
+    exact, bound = _exact(value), _exact(threshold)
+    if comparator == ">=":
+        return exact >= bound
+    if comparator == ">":
+        return exact > bound
+    raise ValueError(f"unknown comparator {comparator!r} (expected one of {COMPARATORS})")
+
+
+def _count(value: Any) -> int | None:
+    """A count of the index as an integer column holds it (None when not whole)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _index_evaluation(conn: Connection, plan: Plan, target: Target, year: int, *,
+                      as_of: date) -> dict[str, Any]:
+    """One evaluation row of a target on an index indicator (`dvcqg:...`): the year figure
+    of the index (the portal's period) for the department mapped to the target's unit."""
+    unit = target.unit or plan.unit
+    code = cast(str, target.indicator)
+    found = index_indicators.unit_value(conn, code, unit_code=unit, period_type="year",
+                                        period_start=date(year, 1, 1))
+    threshold = target.thresholds[year]
+    numerator = denominator = None
+    value: Decimal | None = None
+    status = NO_DATA
+    if found is None or found.value is None:
+        log.warning("plan %s target %s: no %s figure of the index for unit %s, year %d "
+                    "(unmapped department, or not read); status no_data",
+                    plan.code, target.code, code, unit, year)
+    else:
+        numerator, denominator = _count(found.numerator), _count(found.denominator)
+        if numerator is not None and denominator:
+            ok = passes(numerator, denominator, target.comparator, threshold)
+            value = value_pct(numerator, denominator)
+        else:
+            ok = _passes_value(found.value, target.comparator, threshold)
+            value = Decimal(repr(found.value)).quantize(Decimal("0.01"))
+        if as_of >= date(year, 12, 31):
+            status = MET if ok else MISSED
+        else:
+            status = ON_TRACK if ok else AT_RISK
+    return {
+        "as_of_date": as_of,
+        "plan_code": plan.code,
+        "target_code": target.code,
+        "unit_code": unit,
+        "indicator_code": code,
+        "year": year,
+        "comparator": target.comparator,
+        "threshold_pct": Decimal(str(threshold)),
+        "value_pct": value,
+        "numerator": numerator,
+        "denominator": denominator,
+        "status": status,
+        **NO_OUTLOOK,
+        "clause": target.clause or "",
+        "portal_code": plan.portal,
+        "plan_title": plan.title,
+        "basis": "measured",
+        "source_doc": None,
+        "data_to": None,
+        "reported_units": None,
+        "expected_units": None,
+        "percent_only": None,
+        "is_sample": None,
+        "measure": target.measure,
     }
 
 
@@ -251,7 +327,8 @@ def evaluate_plan(conn: Connection, plan: Plan, *, as_of: date) -> list[dict[str
         target_year_figure,
     )
 
-    measured_units = {t.unit or plan.unit for t in plan.targets if t.indicator}
+    measured_units = {t.unit or plan.unit for t in plan.targets
+                      if t.indicator and not t.indicator.startswith(index_indicators.PREFIX)}
     snapshots = _year_snapshots(conn, as_of, measured_units)
     reported = any(t.indicator is None for t in plan.targets)
     revisions = plan_revisions(conn, plan.code, as_of) if reported else {}
@@ -261,6 +338,10 @@ def evaluate_plan(conn: Connection, plan: Plan, *, as_of: date) -> list[dict[str
         unit = target.unit or plan.unit
         for year in sorted(int(y) for y in target.thresholds):
             if year > as_of.year:
+                continue
+            if target.indicator is not None \
+                    and target.indicator.startswith(index_indicators.PREFIX):
+                rows.append(_index_evaluation(conn, plan, target, year, as_of=as_of))
                 continue
             if target.indicator is None:
                 expected = reporters(target, plan.unit, children)

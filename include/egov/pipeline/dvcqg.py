@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, date, datetime
+from typing import Any
 
 from egov.periods import Period
 from egov.safe_errors import frames, safe_message
@@ -203,7 +204,7 @@ def plan_jobs(*, params: dict, logical_date: datetime | None) -> list[dict]:
     engine = make_engine()
     try:
         upgrade(engine)
-        jobs = []
+        jobs: list[dict[str, Any]] = []
         for province in provinces:
             mine = list(periods)
             if not named:
@@ -217,3 +218,32 @@ def plan_jobs(*, params: dict, logical_date: datetime | None) -> list[dict]:
         f"{j['province']['code']}: {', '.join(p['period'] for p in j['periods'])}"
         for j in jobs) or "no province")
     return jobs
+
+
+def reconcile_step(*, as_of: str | date, run_id: str | None = None,
+                   engine: Any = None) -> dict[str, Any]:
+    """The crosswalk (the operator's file, proposals for the rest, `dvcqg_score.unit_code`)
+    and the reconciliation with the one-stop records (`mart_source_reconciliation`, the
+    running month's preview), as of `as_of`. Returns counts for the log and the Asset."""
+    from egov.compute.reconciliation import reconcile
+    from egov.sources.dvcqg.crosswalk import crosswalk_file, load_crosswalk
+    from egov.warehouse.db import make_engine
+    from egov.warehouse.dvcqg import store_crosswalk
+
+    day = as_of if isinstance(as_of, date) else date.fromisoformat(str(as_of))
+    mappings = load_crosswalk()
+    own = engine is None
+    engine = engine or make_engine()
+    now = datetime.now(UTC).replace(tzinfo=None)
+    try:
+        with engine.begin() as conn:
+            counts: dict[str, Any] = store_crosswalk(conn, mappings, now=now)
+            counts.update(reconcile(conn, as_of=day, run_id=run_id, computed_at=now))
+    finally:
+        if own:
+            engine.dispose()
+    log.info("crosswalk %s: %d confirmed, %d proposals, %d departments unmapped; "
+             "reconciliation as of %s: %d rows, %d flagged", crosswalk_file(),
+             counts["confirmed"], counts["proposed"], counts["unmapped"], day, counts["rows"],
+             counts["flagged"])
+    return {"as_of": day.isoformat(), **counts}

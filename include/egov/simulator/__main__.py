@@ -17,6 +17,7 @@ served at ``GET /_sim/faults``).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import signal
@@ -47,6 +48,23 @@ def connections_env(fleet: SimulatorFleet) -> str:
     return "\n".join(lines) + "\n"
 
 
+def dvcqg_env(world, base_url: str, folder: str) -> str:
+    """The simulated index's connection, provinces file and crosswalk (provinces and
+    departments confirmed; communes and districts left as proposals)."""
+    from egov.simulator.dvcqg import crosswalk_yaml, provinces_yaml
+
+    provinces = os.path.join(folder, "dvcqg_provinces.yaml")
+    crosswalk = os.path.join(folder, "dvcqg_crosswalk.yaml")
+    with open(provinces, "w", encoding="utf-8") as f:
+        f.write(provinces_yaml(world, "dvcqg_sim"))
+    with open(crosswalk, "w", encoding="utf-8") as f:
+        f.write(crosswalk_yaml(world))
+    conn = json.dumps({"conn_type": "http", "host": base_url})
+    return (f"export AIRFLOW_CONN_DVCQG_SIM='{conn}'\n"
+            f"export EGOV_DVCQG_FILE='{provinces}'\n"
+            f"export EGOV_DVCQG_CROSSWALK_FILE='{crosswalk}'\n")
+
+
 def _parse_clock(s: str) -> datetime:
     for fmt in ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d", "%Y%m%d%H%M%S"):
         try:
@@ -74,6 +92,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--faults", default=os.environ.get("EGOV_SIM_FAULTS") or None,
                     metavar="SPEC", help="fault spec, e.g. 'binh-dinh:429=0.1,hang=0.02;"
                     "tay-ninh:all' (default: $EGOV_SIM_FAULTS)")
+    ap.add_argument("--dvcqg-port", type=int, default=None,
+                    help="port of the simulated 766 index (default: base port + 20; -1: off)")
+    ap.add_argument("--dvcqg-unsynced", type=float,
+                    default=float(os.environ.get("EGOV_SIM_DVCQG_UNSYNCED") or 0.03),
+                    help="share of records that never reached the national portal, varied "
+                         "per unit (0..2x; default $EGOV_SIM_DVCQG_UNSYNCED or 0.03)")
     ap.add_argument("--fault-seed", type=int,
                     default=int(os.environ.get("EGOV_SIM_FAULT_SEED") or 0),
                     help="seed of the injected faults (default: $EGOV_SIM_FAULT_SEED or 0)")
@@ -97,13 +121,26 @@ def main(argv: list[str] | None = None) -> int:
                            quiet=not args.verbose)
     fleet.apply_faults(faults, seed=args.fault_seed)
     fleet.start()
+    index = None
+    dvcqg_port = args.dvcqg_port if args.dvcqg_port is not None else (
+        args.base_port + 20 if args.base_port else 0)
+    if dvcqg_port >= 0:
+        from egov.simulator.dvcqg import IndexServer
+
+        index = IndexServer(world, host=args.host, port=dvcqg_port,
+                            unsynced=args.dvcqg_unsynced).start()
     path = args.connections_file
+    env = connections_env(fleet)
+    if index is not None:
+        env += dvcqg_env(world, index.base_url, os.path.dirname(os.path.abspath(path)))
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
-        f.write(connections_env(fleet))
+        f.write(env)
 
     n = sum(world.record_count(c) for c in portal_codes())
     urls = " ".join(f"{c}={fleet.base_url(c)}" for c in portal_codes())
+    if index is not None:
+        urls += f" dvcqg={index.base_url}"
     print(f"egov portal simulator ready: {urls} records={n} generated_in={gen_s:.1f}s "
           f"clock={world.clock:%Y-%m-%dT%H:%M:%S} connections={path}", flush=True)
     for code, cfg in faults.items():
@@ -113,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
             pass
     finally:
         fleet.stop()
+        if index is not None:
+            index.stop()
         for code in faults:
             counts = ",".join(f"{k}={v}" for k, v in sorted(fleet.fault_counts(code).items()))
             print(f"faults injected {code}: {counts or 'none'}", flush=True)

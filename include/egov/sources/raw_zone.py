@@ -202,3 +202,25 @@ def manifests(portal_code: str | None = None, root: str | None = None, *,
             if is_complete(manifest):
                 found.append((manifest.get("extracted_at", ""), manifest.get("seq", 0), str(m)))
     return [location for *_, location in sorted(found)]
+
+
+# The raw zone as other sources use it: their own folders under the root (the one-stop
+# portals' housekeeping and rebuild only touch folders named by a portal code).
+def path_of(location: str) -> Path:
+    """A raw-zone location (a local path or an object-storage URL) as a Path-like object."""
+    return _path(location)
+
+
+def source_path(*parts: str, root: str | None = None) -> Path:
+    """`parts` joined under the raw zone's root (EGOV_RAW_DIR unless `root`)."""
+    return _path(root or raw_zone_root()).joinpath(*parts)
+
+
+def make_private_dir(folder: Path) -> None:
+    """Create `folder` (and missing parents) readable by its owner only (local paths)."""
+    _private_dir(folder)
+
+
+def write_private(target: Path, data: bytes, *, atomic: bool = False) -> None:
+    """Write a file readable by its owner only; `atomic`: via a temporary file renamed."""
+    _write_private(target, data, atomic=atomic)

@@ -141,7 +141,22 @@ FROM fct_dossier f
 LEFT JOIN dim_unit u ON u.unit_code = f.unit_code""",
 }
 
-VIEWS: dict[str, str] = {**VIEWS_0010, **VIEWS_0011}
+# Migration 0012 (the 766 index's crosswalk): its unmapped departments.
+VIEWS_0012: dict[str, str] = {
+    # The index's departments no confirmed mapping names (dvcqg-766.md rule 4), with the
+    # proposals for each (null when none) and the last read figures' total, still shown.
+    "bi_dvcqg_unmapped": """
+SELECT d.root_department_id, d.department_id, d.department_code, d.department_name,
+       d.department_type, d.department_level, d.first_seen, d.last_seen,
+       p.unit_code AS proposed_unit_code, p.unit_name AS proposed_unit_name,
+       p.basis AS proposed_by
+FROM dvcqg_department d
+LEFT JOIN dvcqg_crosswalk p ON p.department_id = d.department_id AND p.status = 'proposed'
+WHERE NOT EXISTS (SELECT 1 FROM dvcqg_crosswalk c
+                  WHERE c.department_id = d.department_id AND c.status = 'confirmed')""",
+}
+
+VIEWS: dict[str, str] = {**VIEWS_0010, **VIEWS_0011, **VIEWS_0012}
 # Tables the views read: the views exist only where all of them do (revision 0005 on).
 REQUIRED_TABLES = ("mart_target_evaluation", "mart_indicator_snapshot", "mart_form06",
                    "dim_unit", "unit_closure", "dim_indicator", "fct_dossier")
@@ -149,7 +164,7 @@ REQUIRED_TABLES = ("mart_target_evaluation", "mart_indicator_snapshot", "mart_fo
 
 def views_for(conn) -> dict[str, str]:
     """The view definitions the schema `conn` sees supports: 0005's, 0010's from revision
-    0010 (reported figures), with 0011's (bi_dossier) from revision 0011."""
+    0010 (reported figures), with 0011's (bi_dossier) from revision 0011 and 0012's (bi_dvcqg_unmapped) from 0012."""
     from sqlalchemy import inspect, text
 
     tables = inspect(conn).get_table_names()
@@ -159,6 +174,8 @@ def views_for(conn) -> dict[str, str]:
         revision = conn.execute(text("SELECT max(version_num) FROM alembic_version")).scalar()
     if revision is not None and str(revision) >= "0011":
         views.update(VIEWS_0011)
+    if revision is not None and str(revision) >= "0012":
+        views.update(VIEWS_0012)
     return views
 
 

@@ -236,6 +236,8 @@ mart_target_evaluation = Table(
     Column("plan_title", Text),
     Column("run_id", Text),
     Column("computed_at", DateTime),
+    # what threshold_pct and value_pct hold: percent, or points (the 766 index's scores)
+    Column("measure", String(8), nullable=False, server_default="percent"),
     PrimaryKeyConstraint("as_of_date", "plan_code", "target_code", "year"),
 )
 
@@ -624,3 +626,77 @@ mart_target_evaluation.append_column(Column("reported_units", Integer))
 mart_target_evaluation.append_column(Column("expected_units", Integer))
 mart_target_evaluation.append_column(Column("percent_only", Boolean))  # a child gave % only
 mart_target_evaluation.append_column(Column("is_sample", Boolean))  # a counted figure is a sample
+
+
+# --- the 766 index beside the one-stop records (migration 0012) ------------------------------
+
+# Departments mapped to one-stop units: `confirmed` (the operator's file) or `proposed`
+# (by code and/or normalised name: `basis`); the index's figures of an unmapped department
+# are still shown under its own name.
+dvcqg_crosswalk = Table(
+    "dvcqg_crosswalk",
+    metadata,
+    Column("department_id", String(64), nullable=False),
+    Column("unit_code", String(255), nullable=False),
+    Column("status", String(16), nullable=False),  # confirmed | proposed
+    Column("basis", String(32), nullable=False),  # file | code | name | code+name
+    Column("root_department_id", String(64)),
+    Column("department_name", Text),
+    Column("unit_name", Text),
+    Column("note", Text),
+    Column("updated_at", DateTime),
+    PrimaryKeyConstraint("department_id", "unit_code"),
+)
+
+# dvcqg-766.md "Reconciliation": one row per (period, mapped unit, measure) for the closed
+# periods the index has read: the one-stop figures (ours_*) beside the index's (theirs_*).
+mart_source_reconciliation = Table(
+    "mart_source_reconciliation",
+    metadata,
+    Column("period_type", String(8), nullable=False),
+    Column("period_start", Date, nullable=False),
+    Column("unit_code", String(255), nullable=False),
+    Column("measure", String(32), nullable=False),
+    Column("department_id", String(64), nullable=False),
+    Column("root_department_id", String(64), nullable=False),
+    Column("period_end", Date, nullable=False),
+    Column("ours_numerator", Double),
+    Column("ours_denominator", Double),
+    Column("ours_pct", Double),
+    Column("theirs_numerator", Double),
+    Column("theirs_denominator", Double),
+    Column("theirs_pct", Double),
+    Column("diff_pp", Double),
+    Column("diff_count", Double),
+    Column("flagged", Boolean, nullable=False),
+    Column("provisional", Boolean, nullable=False),
+    Column("read_at", DateTime),
+    Column("as_of_date", Date, nullable=False),
+    Column("run_id", Text),
+    Column("computed_at", DateTime),
+    PrimaryKeyConstraint("period_type", "period_start", "unit_code", "measure"),
+)
+
+# The running month scored with the known formulas from one-stop records: a preview beside
+# the last published figures, never stored as the portal's.
+mart_dvcqg_preview = Table(
+    "mart_dvcqg_preview",
+    metadata,
+    Column("period_start", Date, nullable=False),
+    Column("unit_code", String(255), nullable=False),
+    Column("measure", String(64), nullable=False),
+    Column("department_id", String(64), nullable=False),
+    Column("group_code", String(32), nullable=False),
+    Column("period_end", Date, nullable=False),
+    Column("ours_numerator", Double),
+    Column("ours_denominator", Double),
+    Column("ours_pct", Double),
+    Column("preview_score", Double),
+    Column("max_score", Double),
+    Column("published_period_start", Date),
+    Column("published_score", Double),
+    Column("as_of_date", Date, nullable=False),
+    Column("run_id", Text),
+    Column("computed_at", DateTime),
+    PrimaryKeyConstraint("period_start", "unit_code", "measure"),
+)

@@ -18,8 +18,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING, Any, cast
 
 from egov.sources.dvcqg.groups import GROUP_CODES
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
 
 PREFIX = "dvcqg:"
 RATIOS = {  # code -> (group, numerator field, denominator field)
@@ -55,7 +59,7 @@ class IndicatorValue:
     max_value: float | None = None  # points possible (scores)
 
 
-def parse_indicator(code) -> Indicator:
+def parse_indicator(code: Any) -> Indicator:
     if not isinstance(code, str) or not code.startswith(PREFIX):
         raise IndicatorError(f"{code!r} is not an index indicator (dvcqg:...)")
     rest = code[len(PREFIX):]
@@ -76,14 +80,14 @@ def parse_indicator(code) -> Indicator:
                          f"dvcqg:<METRIC_CODE>")
 
 
-def _pct(num, den) -> float | None:
+def _pct(num: float | None, den: float | None) -> float | None:
     if num is None or den is None or den == 0:
         return None
     return 100.0 * num / den
 
 
-def values(conn, code: str, *, root_department_id: str, period_type: str, period_start: date,
-           department_id: str | None = None) -> list[IndicatorValue]:
+def values(conn: Connection, code: str, *, root_department_id: str, period_type: str,
+           period_start: date, department_id: str | None = None) -> list[IndicatorValue]:
     """The indicator for every department of the province's period (or one), ordered by
     department id; a department without the figure is left out."""
     from sqlalchemy import select
@@ -104,16 +108,16 @@ def values(conn, code: str, *, root_department_id: str, period_type: str, period
     names = {r.department_id: r.department_name for r in scores}
     out: list[IndicatorValue] = []
     if ind.kind in ("score", "group_score"):
-        by_dep: dict[str, dict] = {}
+        by_dep: dict[str, dict[str, Any]] = {}
         for r in scores:
             by_dep.setdefault(r.department_id, {})[r.group_code] = r
         for dep in sorted(by_dep):
             groups = by_dep[dep]
             if ind.kind == "group_score":
-                r = groups.get(ind.group_code)
-                if r is not None and r.score is not None:
-                    out.append(IndicatorValue(dep, names.get(dep), None, None, r.score,
-                                              "points", r.max_score))
+                found = groups.get(cast(str, ind.group_code))
+                if found is not None and found.score is not None:
+                    out.append(IndicatorValue(dep, names.get(dep), None, None, found.score,
+                                              "points", found.max_score))
             elif set(groups) >= set(GROUP_CODES) and all(
                     groups[g].score is not None for g in GROUP_CODES):
                 total = sum(groups[g].score for g in GROUP_CODES)
@@ -126,7 +130,7 @@ def values(conn, code: str, *, root_department_id: str, period_type: str, period
         rows = conn.execute(select(m.c.department_id, m.c.metric_code, m.c.numerator)
                             .where(*where_m, m.c.group_code == group,
                                    m.c.metric_code.in_((num_field, den_field)))).all()
-        counts: dict[str, dict] = {}
+        counts: dict[str, dict[str, Any]] = {}
         for r in rows:
             counts.setdefault(r.department_id, {})[r.metric_code] = r.numerator
         for dep in sorted(counts):
@@ -163,3 +167,34 @@ def meets(value: float | None, comparator: str, threshold: float) -> bool | None
     if comparator == ">":
         return value > threshold
     raise IndicatorError(f"comparator must be '>=' or '>', got {comparator!r}")
+
+
+def is_index_indicator(code: Any) -> bool:
+    """Whether `code` names an indicator of the index (`dvcqg:...`) that parses."""
+    try:
+        parse_indicator(code)
+    except IndicatorError:
+        return False
+    return True
+
+
+def unit_value(conn: Connection, code: str, *, unit_code: str, period_type: str,
+               period_start: date) -> IndicatorValue | None:
+    """The indicator of the department mapped to the one-stop unit `unit_code` (the
+    crosswalk: `dvcqg_score.unit_code`) for a period of the index, or None (no mapped
+    department, no current complete read, or no figure)."""
+    from sqlalchemy import select
+
+    from egov.warehouse.schema import dvcqg_score as s
+
+    found = conn.execute(
+        select(s.c.root_department_id, s.c.department_id).distinct()
+        .where(s.c.unit_code == unit_code, s.c.period_type == period_type,
+               s.c.period_start == period_start)
+        .order_by(s.c.root_department_id, s.c.department_id)).all()
+    if not found:
+        return None
+    root, department = found[0]
+    got = values(conn, code, root_department_id=root, period_type=period_type,
+                 period_start=period_start, department_id=department)
+    return got[0] if got else None

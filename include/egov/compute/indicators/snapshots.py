@@ -549,3 +549,21 @@ def compute_snapshots(
         as_of, len(rows), len(units), ",".join(portal_codes), len(periods),
     )
     return len(rows)
+
+
+def record_ratios(conn: Connection, portal_codes: Sequence[str], periods: Sequence[Period],
+                  as_of: date) -> dict[tuple[str, str, int], tuple[int, int]]:
+    """(unit, record indicator, period index) -> (numerator, denominator) of every unit of
+    the portals (descendants included, as the snapshots), periods cut at `as_of`, counted
+    from fct_dossier and written nowhere (the 766 reconciliation and preview)."""
+    if not portal_codes or not periods:
+        return {}
+    counts = _fetch_by_unit(conn, record_counts_query(list(portal_codes),
+                                                      _period_bounds(periods, as_of)))
+    out: dict[tuple[str, str, int], tuple[int, int]] = {}
+    for unit, c in counts.items():
+        for i in range(len(periods)):
+            for indicator, (num_measures, den_measures) in RECORD_RATIOS.items():
+                den = _ratio(c, den_measures, i)
+                out[(unit, indicator, i)] = (_ratio(c, num_measures, i) if den else 0, den)
+    return out

@@ -61,11 +61,22 @@ def _jinja() -> Environment:
     for name in ("status_label", "status_class", "outlook_label", "outlook_class",
                  "indicator_name", "pct", "threshold", "number", "day", "moment", "level"):
         env.filters[name] = getattr(labels, name)
+    env.filters["points"] = _points
     env.globals.update(query=labels.query, STATUS_HELP=labels.STATUS_HELP,
                        COMPARATOR=labels.COMPARATOR, STATUS=labels.STATUS,
                        STATUS_ORDER=labels.STATUS_ORDER, RUN_STATUS=labels.RUN_STATUS,
                        prefix=URL_PREFIX)
     return env
+
+
+def _points(value: Any) -> str:
+    """A score or count as Vietnamese reads it: 61,89 · 597.918 · — for none."""
+    if value is None:
+        return "—"
+    number = float(value)
+    if number.is_integer() and abs(number) >= 1000:
+        return f"{int(number):,}".replace(",", ".")
+    return f"{number:.2f}".rstrip("0").rstrip(".").replace(".", ",")
 
 
 def _portal_names() -> dict[str, str]:
@@ -408,6 +419,67 @@ def create_app(dependencies: Sequence[Callable[..., Any]] = (),
                                                 f"{unit_code}{'_rieng' if own else ''}")[:150]
         return StreamingResponse(lines(), media_type="text/csv; charset=utf-8", headers={
             "Content-Disposition": f'attachment; filename="{safe}.csv"'})
+
+    def _index766_context(conn: Any, province: str | None, period: str | None
+                          ) -> dict[str, Any] | None:
+        from egov.serve.pages import index766_data as d766
+
+        if not d766.has_tables(conn):
+            return None
+        provinces = d766.provinces(conn)
+        chosen = next((p for p in provinces if p["root"] == province), None) if province \
+            else (provinces[0] if provinces else None)
+        if chosen is None:
+            return None
+        periods = d766.periods(conn, chosen["root"])
+        for p in periods:
+            p["key"] = f"{p['type']}:{p['start'].isoformat()}"
+            p["label"] = d766.label(p["type"], p["start"])
+        current = next((p for p in periods if p["key"] == period), None) if period \
+            else (periods[0] if periods else None)
+        if current is None:
+            return None
+        return {"d766": d766, "province": chosen, "provinces": provinces,
+                "periods": periods, "current": current, "period_label": current["label"]}
+
+    @app.get("/index766", include_in_schema=False)
+    def index766(province: str | None = Query(None, max_length=64),
+                 period: str | None = Query(None, max_length=32)) -> Response:
+        with engine().connect() as conn:
+            ctx = _index766_context(conn, province, period)
+            if ctx is None:
+                if province or period:
+                    raise HTTPException(status_code=404)
+                return empty("Chưa có số liệu Chỉ số 766: DAG egov_dvcqg chưa đọc kỳ nào.")
+            d766, root, cur = ctx.pop("d766"), ctx["province"]["root"], ctx["current"]
+            own = d766.province_scores(conn, root, cur["type"], cur["start"]) or {
+                "groups": {}, "max": {}, "total": None, "max_total": None}
+            groups = [{"code": g, "label": d766.GROUP_LABELS.get(g, g),
+                       "short": d766.GROUP_LABELS.get(g, g).split(",")[0],
+                       "score": own["groups"].get(g), "max": own["max"].get(g)}
+                      for g in d766.GROUP_CODES]
+            unmapped = d766.unmapped(conn, root)
+            return render("index766.html", groups=groups, total=own["total"],
+                          max_total=own["max_total"], trend=d766.trend(conn, root),
+                          ranking=d766.ranking(conn, root, cur["type"], cur["start"]),
+                          flags=d766.reconciliation_flags(conn, root, cur["type"],
+                                                          cur["start"]),
+                          unmapped=unmapped,
+                          unmapped_count=len({u["department_id"] for u in unmapped}), **ctx)
+
+    @app.get("/index766/unit/{department_id}", include_in_schema=False)
+    def index766_unit(department_id: str, province: str = Query(..., max_length=64),
+                      period: str = Query(..., max_length=32)) -> Response:
+        with engine().connect() as conn:
+            ctx = _index766_context(conn, province, period)
+            if ctx is None:
+                raise HTTPException(status_code=404)
+            d766, cur = ctx.pop("d766"), ctx["current"]
+            unit = d766.unit_detail(conn, ctx["province"]["root"], cur["type"], cur["start"],
+                                    department_id[:64])
+            if unit is None:
+                raise HTTPException(status_code=404)
+        return render("index766_unit.html", unit=unit, **ctx)
 
     @app.get("/reports/{name}", include_in_schema=False)
     def report_file(name: str) -> Response:

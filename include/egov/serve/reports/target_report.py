@@ -49,6 +49,7 @@ def target_report(conn: Connection, as_of: date) -> str:
             plan = r["plan_code"]
             lines += ["", f"== {plan}: {r.get('plan_title') or ''}"]
         measured = r["indicator_code"] or "(not measured by portal data)"
+        points = r.get("measure") == "points"  # the 766 index's scores
         if r.get("basis") in ("self_reported", "verified"):  # docs/reported-figures.md
             units = (f", {r['reported_units']}/{r['expected_units']} units"
                      if r.get("expected_units") not in (None, 1) else "")
@@ -58,9 +59,12 @@ def target_report(conn: Connection, as_of: date) -> str:
             measured = f"reported: {r.get('reported_units') or 0}/{r['expected_units']} units"
         figures = (f"{_pct(r['value_pct'])} ({r['numerator']}/{r['denominator']})"
                    if r["denominator"] is not None else _pct(r["value_pct"]))
+        if points:
+            figures = "—" if r["value_pct"] is None else f"{float(r['value_pct']):g} points"
         lines.append(
             f"  {r['year']} {r['target_code']:<28} {STATUS_MARK.get(r['status'], r['status']):<13}"
-            f" {figures:<26} target {r['comparator']} {float(r['threshold_pct']):g}%"
+            f" {figures:<26} target {r['comparator']} {float(r['threshold_pct']):g}"
+            f"{' points' if points else '%'}"
             f"  [{measured} @ {r['unit_code']}]"
         )
         if r.get("outlook"):

@@ -11,6 +11,9 @@ Every call is a POST with a JSON body; any 2xx is an answer, whose body must be 
   scheduled run tries again); other 4xx and redirects fail at once (not followed);
 * a body is read in pieces, at most `max_response_bytes`, within `max_response_seconds`.
 
+The transport itself (pacing per host, backoff, capped reads, redirect refusal) is
+`egov.sources.transport`, shared with the one-stop client.
+
 Errors name the province, the path, the period's fields and the status: never a body (the
 envelope's `message` is kept, masked and cut to 200 characters).
 """
@@ -21,25 +24,25 @@ import logging
 import math
 import random
 import re
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from egov.safe_errors import SafeMessageError, mask
+from egov.sources import transport
 from egov.sources.onestop import json_body
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://dichvucong.gov.vn"
-_CHUNK = 1 << 16
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
 BLOCKED_STATUSES = frozenset({403, 429})
+# the transport's kinds of a failed attempt, as this client's errors name them
+_KINDS = {transport.TIMEOUT: "transport", transport.CONNECTION: "transport",
+          transport.BAD_BODY: "transport"}
 
 # (path, request body, HTTP status, raw body, seconds): every response received
-OnResponse = Callable[[str, dict, int, bytes, float], None]
+OnResponse = Callable[[str, dict[str, Any], int, bytes, float], None]
 
 
 class DvcqgError(SafeMessageError):
@@ -58,38 +61,14 @@ class DvcqgBlocked(DvcqgError):
     """HTTP 403 or 429: never retried; the province's read stops."""
 
 
-class _Retryable(Exception):
-    def __init__(self, reason: str, kind: str, status: int | None = None):
-        super().__init__(reason)
-        self.reason = reason
-        self.kind = kind
-        self.status = status
-
-
-@dataclass
-class _HostGate:
-    lock: threading.Lock
-    next_at: float = 0.0
-
-
-_GATES: dict[str, _HostGate] = {}
-_GATES_LOCK = threading.Lock()
-
-
-def _gate(base_url: str) -> _HostGate:
-    host = urlsplit(base_url).netloc.rpartition("@")[2].lower()
-    with _GATES_LOCK:
-        return _GATES.setdefault(host, _HostGate(threading.Lock()))
-
-
-def _code_text(code) -> str:
+def _code_text(code: Any) -> str:
     """An envelope code for messages: short codes as they are, anything else by its type."""
     if isinstance(code, str) and re.fullmatch(r"[A-Za-z0-9_.:-]{1,40}", code):
         return code
     return f"<{type(code).__name__}>"
 
 
-def _query_part(body: dict) -> str:
+def _query_part(body: dict[str, Any]) -> str:
     """The request's fields that say what was asked (no paging noise), for messages."""
     keys = ("timeType", "year", "quarter", "month", "fromDate", "toDate", "currentPage")
     return ", ".join(f"{k}={body[k]}" for k in keys if k in body)
@@ -104,7 +83,7 @@ class DvcqgClient:
                  connect_timeout: float = 10, read_timeout: float = 60,
                  max_response_bytes: int = 32 * 2**20, max_response_seconds: float = 120,
                  max_pages: int = 50, sleep: Callable[[float], None] = time.sleep,
-                 session=None, rng: random.Random | None = None,
+                 session: Any = None, rng: random.Random | None = None,
                  on_response: OnResponse | None = None):
         for name, value in (("pause", pause), ("jitter", jitter), ("backoff_base", backoff_base),
                             ("backoff_max", backoff_max)):
@@ -139,7 +118,7 @@ class DvcqgClient:
         self.http = session or requests.Session()
         self._rng = rng or random.Random()
         self.on_response = on_response
-        self._gate = _gate(self.base_url)
+        self._pacer = transport.host_pacer(self.base_url)  # shared by the host's clients
         self.stats = {"requests": 0, "retries": 0, "pages": 0, "paused_seconds": 0.0}
 
     def __repr__(self) -> str:
@@ -156,15 +135,15 @@ class DvcqgClient:
     def __enter__(self) -> DvcqgClient:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # ------------------------------------------------------------------ public
-    def read_pages(self, path: str, body: dict, page_size: int) -> list[dict]:
+    def read_pages(self, path: str, body: dict[str, Any], page_size: int) -> list[dict[str, Any]]:
         """Every page of `path` for `body` (the envelopes' `data`, in order): the next page
         while `data.pagination.currentPage < totalPages`, one response when there is no
         pagination. A paging that runs past `max_pages` or goes back is a DvcqgError."""
-        pages: list[dict] = []
+        pages: list[dict[str, Any]] = []
         page = 1
         while True:
             request = dict(body, currentPage=page, pageSize=page_size)
@@ -187,8 +166,8 @@ class DvcqgClient:
                                  path=path)
             page += 1
 
-    def _pagination(self, path: str, request: dict, pagination) -> tuple[int, int]:
-        def whole(value) -> int | None:
+    def _pagination(self, path: str, request: dict[str, Any], pagination: Any) -> tuple[int, int]:
+        def whole(value: Any) -> int | None:
             if isinstance(value, bool):
                 return None
             if isinstance(value, int):
@@ -206,20 +185,21 @@ class DvcqgClient:
                          f"without whole currentPage and totalPages: paging stopped",
                          kind="paging", path=path)
 
-    def post(self, path: str, body: dict) -> dict:
+    def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """One call with its retries: the envelope's `data` (a JSON object)."""
         attempt = 0
         while True:
             try:
                 return self._attempt(path, body)
-            except _Retryable as exc:
+            except transport.Retryable as exc:
                 if attempt >= self.max_retries:
                     raise DvcqgError(
                         f"{self._who}: {path} ({_query_part(body)}) failed after "
-                        f"{attempt + 1} attempts: {exc.reason}", kind=exc.kind,
+                        f"{attempt + 1} attempts: {exc.reason}", kind=_KINDS.get(exc.kind,
+                                                                               exc.kind),
                         status=exc.status, path=path) from None
-                delay = min(self.backoff_max, self.backoff_base * 2 ** attempt)
-                delay *= 0.5 + 0.5 * self._rng.random()
+                delay = transport.backoff(attempt, base=self.backoff_base,
+                                          cap=self.backoff_max, rng=self._rng)
                 log.warning("%s: %s (%s): %s; retry %d/%d in %.1f s", self._who, path,
                             _query_part(body), exc.reason, attempt + 1, self.max_retries, delay)
                 self.stats["retries"] += 1
@@ -227,22 +207,17 @@ class DvcqgClient:
                 attempt += 1
 
     # ------------------------------------------------------------------ HTTP
-    def _attempt(self, path: str, body: dict) -> dict:
-        with self._gate.lock:  # one request at a time per host
-            wait = self._gate.next_at - time.monotonic()
-            if wait > 0:
-                self.stats["paused_seconds"] += wait
-                self.sleep(wait)
-            try:
-                status, content, seconds = self._send(path, body)
-            finally:
-                pause = self.pause * (1 + self.jitter * self._rng.random())
-                self._gate.next_at = time.monotonic() + pause
+    def _attempt(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        # one request at a time per host, `pause` (plus jitter) between the answer and the next
+        with self._pacer.turn(self.pause, jitter=self.jitter, from_end=True, rng=self._rng,
+                              sleep=self.sleep) as waited:
+            self.stats["paused_seconds"] += waited
+            status, content, seconds, location = self._send(path, body)
         if self.on_response is not None:
             self.on_response(path, dict(body), status, content, seconds)
-        return self._check(path, body, status, content)
+        return self._check(path, body, status, content, location)
 
-    def _send(self, path: str, body: dict) -> tuple[int, bytes, float]:
+    def _send(self, path: str, body: dict[str, Any]) -> tuple[int, bytes, float, str | None]:
         import requests
 
         self.stats["requests"] += 1
@@ -252,45 +227,32 @@ class DvcqgClient:
                                   allow_redirects=False, stream=True,
                                   headers={"Accept": "application/json"})
         except requests.Timeout:
-            raise _Retryable("timeout", "transport") from None
+            raise transport.Retryable("timeout", kind=transport.TIMEOUT) from None
         except requests.RequestException as exc:
-            raise _Retryable(f"connection failed ({type(exc).__name__})", "transport") from None
+            raise transport.Retryable(f"connection failed ({type(exc).__name__})",
+                                      kind=transport.request_error_kind(exc)) from None
         try:
             content = self._read_body(resp, path, body, started)
         finally:
             resp.close()
-        return resp.status_code, content, time.monotonic() - started
+        return (resp.status_code, content, time.monotonic() - started,
+                resp.headers.get("Location"))
 
-    def _read_body(self, resp, path: str, body: dict, started: float) -> bytes:
-        import urllib3
-
-        declared = resp.headers.get("Content-Length", "").strip()
-        if declared.isdigit() and int(declared) > self.max_response_bytes:
-            raise self._too_large(path, body, f"announced {int(declared)} bytes")
-        out = bytearray()
+    def _read_body(self, resp: Any, path: str, body: dict[str, Any], started: float) -> bytes:
         try:
-            while True:
-                chunk = resp.raw.read1(_CHUNK, decode_content=True)
-                if not chunk:
-                    return bytes(out)
-                out += chunk
-                if len(out) > self.max_response_bytes:
-                    raise self._too_large(path, body, f"more than {self.max_response_bytes} "
-                                                      f"bytes sent")
-                if time.monotonic() - started > self.max_response_seconds:
-                    raise _Retryable(f"body still arriving after {self.max_response_seconds:g}"
-                                     f" s (max_response_seconds)", "transport")
-        except urllib3.exceptions.ReadTimeoutError:
-            raise _Retryable("timeout while reading the body", "transport") from None
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise _Retryable(f"body cut short ({type(exc).__name__})", "transport") from None
+            return transport.read_capped(resp, max_bytes=self.max_response_bytes,
+                                         max_seconds=self.max_response_seconds,
+                                         started=started)
+        except transport.BodyTooLarge as exc:
+            raise self._too_large(path, body, exc.what) from None
 
-    def _too_large(self, path: str, body: dict, what: str) -> DvcqgError:
+    def _too_large(self, path: str, body: dict[str, Any], what: str) -> DvcqgError:
         return DvcqgError(f"{self._who}: {path} ({_query_part(body)}) answered a body too large"
                           f" ({what}; max_response_bytes={self.max_response_bytes})",
                           kind="too_large", path=path)
 
-    def _check(self, path: str, body: dict, status: int, content: bytes) -> dict:
+    def _check(self, path: str, body: dict[str, Any], status: int, content: bytes,
+               location: str | None = None) -> dict[str, Any]:
         asked = _query_part(body)
         if status in BLOCKED_STATUSES:
             raise DvcqgBlocked(f"{self._who}: {path} ({asked}) answered HTTP {status}: not "
@@ -298,11 +260,12 @@ class DvcqgClient:
                                f"read stops, the next run tries again", kind="blocked",
                                status=status, path=path)
         if status in RETRY_STATUSES or status >= 500:
-            raise _Retryable(f"HTTP {status}", "http", status)
+            raise transport.Retryable(f"HTTP {status}", kind="http", status=status)
         if 300 <= status < 400:
-            raise DvcqgError(f"{self._who}: {path} ({asked}) answered HTTP {status}, a redirect:"
-                             f" not followed; check the connection's base URL", kind="http",
-                             status=status, path=path)
+            raise DvcqgError(f"{self._who}: {path} ({asked}) answered HTTP {status}, a redirect"
+                             f" to {transport.describe_host(location)}: not followed; check "
+                             f"the connection's base URL", kind="http", status=status,
+                             path=path)
         if not 200 <= status < 300:
             raise DvcqgError(f"{self._who}: {path} ({asked}) answered HTTP {status}"
                              f"{self._message_of(content)}", kind="http", status=status,
@@ -310,9 +273,9 @@ class DvcqgClient:
         try:
             envelope = json_body.loads(content)
         except ValueError:
-            raise _Retryable("body is not JSON", "body", status) from None
+            raise transport.Retryable("body is not JSON", kind="body", status=status) from None
         if not isinstance(envelope, dict):
-            raise _Retryable("body is not a JSON object", "body", status)
+            raise transport.Retryable("body is not a JSON object", kind="body", status=status)
         code = envelope.get("code")
         if code != "OK":
             raise DvcqgError(f"{self._who}: {path} ({asked}) answered code "

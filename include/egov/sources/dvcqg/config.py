@@ -7,6 +7,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from egov.settings import (
     CONN_ID,
@@ -85,17 +86,19 @@ def load_provinces(path: Path | str | None = None) -> list[Province]:
 
 def pause_seconds() -> float:
     """Pause between two requests to one portal host (jitter added: up to half of it)."""
-    return env_number("EGOV_DVCQG_PAUSE_SECONDS", 1.0, float, minimum=0, maximum=600)
+    return cast(float, env_number("EGOV_DVCQG_PAUSE_SECONDS", 1.0, float, minimum=0,
+                                  maximum=600))
 
 
 def final_after_days() -> int:
     """A period closed for longer than this is final: not read again unless asked."""
-    return env_number("EGOV_DVCQG_FINAL_DAYS", 45, int, minimum=0, maximum=3660)
+    return cast(int, env_number("EGOV_DVCQG_FINAL_DAYS", 45, int, minimum=0, maximum=3660))
 
 
 def max_pages() -> int:
     """Pages of one group's answer at most: a paging that never ends is a failed read."""
-    return env_number("EGOV_DVCQG_MAX_PAGES", 50, int, minimum=1, maximum=100000)
+    return cast(int, env_number("EGOV_DVCQG_MAX_PAGES", 50, int, minimum=1,
+                                maximum=100000))
 
 
 def check() -> list[Province]:

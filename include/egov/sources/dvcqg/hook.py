@@ -33,7 +33,7 @@ class DvcqgHook(BaseHook):
         self.province_code = province_code
         self.client_options = client_options
 
-    def base_url_and_options(self) -> tuple[str, dict]:
+    def base_url_and_options(self) -> tuple[str, dict[str, Any]]:
         conn = self.get_connection(self.dvcqg_conn_id)
         host = (conn.host or "").strip()
         extra = conn.extra_dejson or {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
+from typing import Any
 
 from egov.periods import Period, period_containing
 
@@ -17,7 +18,7 @@ class PeriodError(ValueError):
     """A period name or request the index cannot answer; the message says why."""
 
 
-def parse_period(text) -> Period:
+def parse_period(text: Any) -> Period:
     """`2026-08` (month), `2026-Q3` (quarter) or `2026` (year)."""
     if not isinstance(text, str):
         raise PeriodError(f"period {text!r}: expected text like 2026-08, 2026-Q3 or 2026")
@@ -89,7 +90,7 @@ def scheduled_periods(as_of: date, final_days: int) -> list[Period]:
     return out
 
 
-def request_fields(group_date_range: bool, period: Period) -> dict:
+def request_fields(group_date_range: bool, period: Period) -> dict[str, Any]:
     """The period's fields of a request body: timeType/year/quarter/month, or for
     `handling-satisfaction` the period's first and last day."""
     if group_date_range:

@@ -53,8 +53,8 @@ class ParseError(SafeMessageError):
 @dataclass
 class GroupRows:
     group_code: str
-    scores: list[dict] = field(default_factory=list)
-    metrics: list[dict] = field(default_factory=list)
+    scores: list[dict[str, Any]] = field(default_factory=list[Any])
+    metrics: list[dict[str, Any]] = field(default_factory=list[Any])
     new_fields: set[str] = field(default_factory=set)
     new_metrics: set[str] = field(default_factory=set)
     odd_values: int = 0  # values stored null because they were not numbers
@@ -109,7 +109,7 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
 
 
-def _json(value: dict) -> str | None:
+def _json(value: dict[str, Any]) -> str | None:
     if not value:
         return None
     return storable(json.dumps(value, ensure_ascii=False, sort_keys=True, default=str))[0]
@@ -139,13 +139,13 @@ class _Row:
         if why:
             self.issues.append(f"{source}: {why}")
 
-    def finish(self) -> dict:
+    def finish(self) -> dict[str, Any]:
         self.values["extra"] = _json(self.extra)
         self.values["issues"] = "; ".join(self.issues) or None
         return self.values
 
 
-def _department_id(row: dict, where: str) -> str:
+def _department_id(row: dict[str, Any], where: str) -> str:
     value = row.get("departmentId")
     if not isinstance(value, str) or not value.strip():
         raise ParseError(f"{where}: no departmentId (got {type(value).__name__}): a row "
@@ -172,7 +172,7 @@ def _parse_row(group: Group, row: Any, department_id: str | None, where: str,
     max_source = next((f for f in _MAX_FIELDS if f in row), None)
     score.number(score_source or "totalScore", "score", row.get(score_source))
     score.number(max_source or "totalMaxScore", "max_score", row.get(max_source))
-    metric_rows: list[dict] = []
+    metric_rows: list[dict[str, Any]] = []
     for key, value in row.items():
         if key in ("departmentId", score_source, max_source):
             continue
@@ -211,9 +211,10 @@ def _parse_row(group: Group, row: Any, department_id: str | None, where: str,
     out.metrics.extend(metric_rows)
 
 
-def _parse_metrics(group: Group, items: list, dep: str, out: GroupRows) -> list[dict]:
+def _parse_metrics(group: Group, items: list[Any], dep: str,
+                   out: GroupRows) -> list[dict[str, Any]]:
     known = KNOWN_METRICS.get(group.code, frozenset())
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
     for i, item in enumerate(items):
         metric = _Row(out)
@@ -250,7 +251,7 @@ def _parse_metrics(group: Group, items: list, dep: str, out: GroupRows) -> list[
     return rows
 
 
-def _pages_rows(group: Group, pages: list, own: str, others: str) -> tuple[Any, list]:
+def _pages_rows(group: Group, pages: list[Any], own: str, others: str) -> tuple[Any, list[Any]]:
     """The province's row (first page's) and every page's department rows."""
     if not pages:
         raise ParseError(f"{group.code}: no answer to parse")
@@ -259,7 +260,7 @@ def _pages_rows(group: Group, pages: list, own: str, others: str) -> tuple[Any, 
         raise ParseError(f"{group.code}: data is not a JSON object")
     if own not in first or first[own] is None:
         raise ParseError(f"{group.code}: data.{own} (the province's own row) is absent")
-    rows: list = []
+    rows: list[Any] = []
     for n, data in enumerate(pages, 1):
         items = data.get(others) if isinstance(data, dict) else None
         if not isinstance(items, list):
@@ -269,7 +270,7 @@ def _pages_rows(group: Group, pages: list, own: str, others: str) -> tuple[Any, 
     return first[own], rows
 
 
-def parse_group(group: Group, pages: list, root_department_id: str) -> GroupRows:
+def parse_group(group: Group, pages: list[Any], root_department_id: str) -> GroupRows:
     """Rows of one group's answer (`pages`: the envelopes' `data`, in page order)."""
     out = GroupRows(group.code)
     own_key, others_key = ("overview", "evaluation") if group.shape == OVERVIEW \

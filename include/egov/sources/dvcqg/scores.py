@@ -9,6 +9,7 @@ Online services (12 points): formula not known; never recomputed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from egov.sources.dvcqg.records import GroupRows
 
@@ -33,13 +34,16 @@ class ScoreWarning:
                 f"{TOLERANCE})")
 
 
-def _div(a, b) -> float:
+def _div(a: float | None, b: float | None) -> float:
     return a / b if a is not None and b else 0.0
 
 
-def metric_formula(group_code: str, m: dict) -> float | None:
+def metric_formula(group_code: str, m: dict[str, Any]) -> float | None:
     """The known formula of one metric row, or None (unknown, or nothing to compute from)."""
-    code, ratio, den, top = m["metric_code"], m["ratio"], m["denominator"], m["max_score"]
+    code: str = m["metric_code"]
+    ratio: float | None = m["ratio"]
+    den: float | None = m["denominator"]
+    top: float | None = m["max_score"]
     if group_code == "transparency":
         if ratio is None or top is None:
             return None
@@ -63,7 +67,7 @@ def metric_formula(group_code: str, m: dict) -> float | None:
     return None
 
 
-def row_formula(group_code: str, counts: dict[str, float | None], metric_scores: list
+def row_formula(group_code: str, counts: dict[str, float | None], metric_scores: list[Any]
                 ) -> float | None:
     """The known formula of a department's group score, or None."""
     if group_code == "progress":
@@ -91,7 +95,7 @@ def check(rows: GroupRows) -> list[ScoreWarning]:
     """Recompute what the formulas know; warnings where the portal differs (module doc)."""
     warnings: list[ScoreWarning] = []
     names = {s["department_id"]: s["department_name"] for s in rows.scores}
-    by_department: dict[str, list[dict]] = {}
+    by_department: dict[str, list[dict[str, Any]]] = {}
     for m in rows.metrics:
         by_department.setdefault(m["department_id"], []).append(m)
         computed = metric_formula(rows.group_code, m)

@@ -46,7 +46,6 @@ returns the newest version of each record. ``stats`` counts what happened (see
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
 import math
@@ -55,14 +54,13 @@ import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import requests
-import urllib3
 
 from egov.safe_errors import SafeMessageError
+from egov.sources import transport
 from egov.sources.onestop import json_body
 from egov.sources.onestop.records import dedup_key, parse_portal_time
 
@@ -95,7 +93,6 @@ STATS_KEYS = (
     "throttle_seconds",  # time waited for max_requests_per_second
 )
 _TS_FMT = "%Y%m%d%H%M%S"
-_CHUNK = 1 << 16  # bytes per network read of a body
 
 
 class PortalError(SafeMessageError):
@@ -132,14 +129,7 @@ class PortalIncompleteError(PortalError):
         self.received = received
 
 
-class _Retryable(Exception):
-    def __init__(self, reason: str, retry_after: float | None = None, status: int | None = None,
-                 kind: str = "connection"):
-        super().__init__(reason)
-        self.reason = reason
-        self.retry_after = retry_after
-        self.status = status
-        self.kind = kind
+_Retryable = transport.Retryable
 
 
 class _SessionRejected(Exception):
@@ -216,47 +206,6 @@ class _Extraction:
         self.splits = 0
 
 
-def _kind_of(e: requests.RequestException) -> str:
-    if isinstance(e, requests.Timeout):
-        return "timeout"
-    if isinstance(e, (requests.exceptions.ChunkedEncodingError,
-                      requests.exceptions.ContentDecodingError)):
-        return "bad_body"  # the body was cut short
-    return "connection"
-
-
-def _parse_retry_after(value: str | None) -> float | None:
-    """Seconds to wait from ``Retry-After`` (delay-seconds or an HTTP date); None when the
-    header is absent or is neither (``inf``, ``nan``, ``-5``, text)."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        pass
-    else:  # inf, nan, 1e400, 400 digits, negatives: not a wait
-        return seconds if math.isfinite(seconds) and seconds >= 0 else None
-    try:
-        dt = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if dt.tzinfo is None:  # "-0000": UTC
-        dt = dt.replace(tzinfo=UTC)
-    return max(0.0, dt.timestamp() - time.time())
-
-
-def _host_of(location: str | None) -> str:
-    """Where a redirect pointed, as scheme://host[:port] (never its path or query)."""
-    try:
-        parts = urlsplit(location or "")
-    except ValueError:
-        return "an unreadable address"
-    if not parts.netloc:
-        return "a path on the same host" if location else "nowhere (no Location)"
-    return f"{parts.scheme or 'http'}://{parts.netloc.rpartition('@')[2]}"
-
-
 class PortalClient:
     """Client for one portal. Not thread-safe (one per task/thread); it fetches the next
     page of a listing on a thread of its own while the caller reads the current one."""
@@ -304,7 +253,7 @@ class PortalClient:
         self._token: str | None = None
         self.max_requests_per_second = max_requests_per_second
         self._min_interval = 1.0 / max_requests_per_second if max_requests_per_second else 0.0
-        self._next_request_at = 0.0
+        self._pacer = transport.Pacer()  # this client's own: one portal, one task
         self.max_repages = max_repages
         self.max_splits = max_splits
         self.max_retry_after = max_retry_after
@@ -650,7 +599,8 @@ class PortalClient:
                                      allow_redirects=False, stream=True)
         except requests.RequestException as e:
             detail = "" if endpoint == TOKEN else f": {e}"  # the token call's stays terse
-            raise _Retryable(f"{type(e).__name__}{detail}", kind=_kind_of(e)) from e
+            raise _Retryable(f"{type(e).__name__}{detail}",
+                             kind=transport.request_error_kind(e)) from e
         try:
             return resp.status_code, resp.headers, self._read_body(resp, endpoint, params,
                                                                    started)
@@ -661,28 +611,12 @@ class PortalClient:
                    started: float) -> bytes:
         """The body, one network read at a time: past ``max_response_bytes`` a PortalError,
         past ``max_response_seconds`` (a body trickling in) a retryable timeout."""
-        limit = self.max_response_bytes
-        declared = resp.headers.get("Content-Length", "").strip()
-        if declared.isdigit() and int(declared) > limit:
-            raise self._too_large(endpoint, params, f"announced {int(declared)} bytes")
-        body = bytearray()
         try:
-            while True:
-                chunk = resp.raw.read1(_CHUNK, decode_content=True)
-                if not chunk:
-                    return bytes(body)
-                body += chunk
-                if len(body) > limit:
-                    raise self._too_large(endpoint, params, f"more than {limit} bytes sent")
-                if time.monotonic() - started > self.max_response_seconds:
-                    raise _Retryable(f"body still arriving after {self.max_response_seconds:g}"
-                                     f" s (max_response_seconds)", kind="timeout")
-        except urllib3.exceptions.ReadTimeoutError as e:
-            raise _Retryable(f"{type(e).__name__} while reading the body",
-                             kind="timeout") from e
-        except (urllib3.exceptions.HTTPError, OSError) as e:  # cut short, undecodable
-            raise _Retryable(f"{type(e).__name__} while reading the body",
-                             kind="bad_body") from e
+            return transport.read_capped(resp, max_bytes=self.max_response_bytes,
+                                         max_seconds=self.max_response_seconds,
+                                         started=started)
+        except transport.BodyTooLarge as e:
+            raise self._too_large(endpoint, params, e.what) from None
 
     def _too_large(self, endpoint: str, params: dict[str, Any], what: str) -> PortalError:
         return PortalError(
@@ -769,7 +703,7 @@ class PortalClient:
         if status in RETRY_STATUSES:
             retry_after = None
             if status == 429:
-                retry_after = _parse_retry_after(headers.get("Retry-After"))
+                retry_after = transport.parse_retry_after(headers.get("Retry-After"))
                 if retry_after is not None and retry_after > self.max_retry_after:
                     log.warning("%s: %s asked to wait %.0f s (Retry-After); waiting "
                                 "max_retry_after=%g s instead", self._who, endpoint,
@@ -780,7 +714,7 @@ class PortalClient:
         if 300 <= status < 400:
             raise PortalRedirectError(
                 f"{self._who}: {endpoint} answered HTTP {status}, a redirect to "
-                f"{_host_of(headers.get('Location'))}: not followed (it would carry the "
+                f"{transport.describe_host(headers.get('Location'))}: not followed (it would carry the "
                 f"{'password' if endpoint == TOKEN else 'session'} elsewhere); set the "
                 f"connection's host to the portal's real address",
                 portal_code=self.portal_code, endpoint=endpoint, params=params, status=status)
@@ -808,20 +742,12 @@ class PortalClient:
 
     def _throttle(self) -> None:
         """Keep requests ``1 / max_requests_per_second`` apart (None: no limit)."""
-        if not self._min_interval:
-            return
-        now = time.monotonic()
-        wait = self._next_request_at - now
-        if wait > 0:
-            self.stats["throttle_seconds"] += wait
-            self.sleep(wait)
-        self._next_request_at = max(now, self._next_request_at) + self._min_interval
+        with self._pacer.turn(self._min_interval, sleep=self.sleep) as waited:
+            self.stats["throttle_seconds"] += waited
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return retry_after
-        delay: float = min(self.backoff_max, self.backoff_base * (2 ** attempt))
-        return delay * (0.5 + 0.5 * self._rng.random())
+        return transport.backoff(attempt, base=self.backoff_base, cap=self.backoff_max,
+                                 rng=self._rng, retry_after=retry_after)
 
     def _with_retries(self, endpoint: str, params: dict[str, Any], fn: Callable[[], Any],
                       unwanted: threading.Event | None = None) -> Any:
