@@ -22,6 +22,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from egov.reporting.cells import csv_value, xlsx_texts_only
 from egov.warehouse.schema import FORM06_COUNTS
 
 FORM_CODE = "Biểu số 06/VPCP/KSTT"
@@ -135,7 +136,7 @@ def write_csv(rows: list[dict], path: Path) -> Path:
         writer = csv.writer(fh)
         writer.writerow(CSV_COLUMNS)
         for r in ordered:
-            writer.writerow(["" if r.get(c) is None else r.get(c) for c in CSV_COLUMNS])
+            writer.writerow([csv_value(r.get(c)) for c in CSV_COLUMNS])
     return path
 
 
@@ -235,6 +236,7 @@ def write_xlsx(rows: list[dict], path: Path, *, as_of: date, portal_name: str = 
             ws.column_dimensions[get_column_letter(i)].width = 13
         ws.row_dimensions[header + 2].height = 60
         ws.freeze_panes = f"C{header + 4}"
+        xlsx_texts_only(ws)
     if not wb.sheetnames:
         wb.create_sheet("empty")
     wb.save(path)
