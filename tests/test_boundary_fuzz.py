@@ -25,6 +25,7 @@ from egov import pipeline
 from egov.records import LOCAL_TZ, dedup_key, newest_versions, parse_version, record_key
 from egov.warehouse.schema import (
     etl_extract_window,
+    etl_watermark,
     fct_dossier,
     metadata,
     quarantine_record,
@@ -53,6 +54,9 @@ ODD_NUMBERS = [2**63, -(2**63) - 1, 2**15, -(2**15) - 1, 40000, 10**12, 10**12 +
 SCALARS = (st.none() | st.booleans() | st.integers() | st.integers(-10**40, 10**40)
            | st.sampled_from(ODD_NUMBERS) | st.floats() | st.text(max_size=12)
            | st.sampled_from(ODD_TEXT))
+# NgayCapNhat stamped between the request and a day after it (a portal clock running ahead):
+# kept, but never moving the watermark past the request (issue 20.2). Drawn as hours ahead.
+AHEAD_HOURS = st.sampled_from([0.5, 1, 6, 23.5])
 JSON = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4)
                     | st.dictionaries(st.text(max_size=6), inner, max_size=4), max_leaves=8)
 
@@ -90,6 +94,10 @@ def batches(draw):
     nested = {"DanhSachLePhi": ("Gia", "MaPhiLePhi"),
               "DanhSachGiayToKetQua": ("DuongDanTepTinKetQua",)}
     items = [draw(hostile(r, RECORD_FIELDS, nested)) for r in records]
+    ahead = draw(st.lists(st.tuples(st.sampled_from(records), AHEAD_HOURS), max_size=3))
+    now = datetime.now(LOCAL_TZ).replace(tzinfo=None)
+    items += [dict(r, NgayCapNhat=(now + timedelta(hours=h)).strftime("%Y%m%d%H%M%S"))
+              for r, h in ahead]
     items += draw(st.lists(st.sampled_from(items), max_size=3))  # the same version twice
     units = list(units) + [draw(hostile(u, UNIT_FIELDS, {}))
                            for u in draw(st.lists(st.sampled_from(units), max_size=3))]
@@ -151,12 +159,16 @@ def test_any_json_in_any_field_never_stops_a_window(fuzz_env, batch):
         location = write_window(raw, items, portal=PORTAL, units=units, procedures=procedures)
         now = datetime.now(LOCAL_TZ).replace(tzinfo=None)  # about when the page arrives
         result = pipeline.load({"portal_code": PORTAL, "manifest": location}, run_id="fuzz")
+        after = datetime.now(LOCAL_TZ).replace(tzinfo=None)
     finally:
         shutil.rmtree(raw)
     assert result["status"] == "committed"
 
     with engine.connect() as conn:
         window = conn.execute(select(etl_extract_window)).mappings().one()
+        watermark = conn.execute(select(etl_watermark.c.updated_through)).scalar()
+    assert watermark is None or watermark <= after, "never past the request"
+    with engine.connect() as conn:
         facts = {r["dossier_code"]: dict(r) for r in conn.execute(select(fct_dossier)).mappings()}
         quarantined = {(r.record_key, r.version_key) for r in conn.execute(
             select(quarantine_record.c.record_key, quarantine_record.c.version_key))}
