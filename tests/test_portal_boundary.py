@@ -335,3 +335,47 @@ def test_an_integer_of_thousands_of_digits_stops_neither_client_nor_window(wareh
     assert code["rule"] == "dossier_code_present"
     assert len(code["reason"]) < 1000, "a reason names the rule and a cut value, not 5,000 digits"
 
+
+
+@pytest.mark.parametrize("depth", [1_000, 100_000])
+def test_one_deeply_nested_value_quarantines_only_its_item(warehouse, env, depth):
+    """Issue 20.3: a value nested ~1,000 levels (or far more) in one item: the page is read
+    by the client and by the load, the good items load, only that item is quarantined with a
+    reason, and the window commits."""
+    from egov.portal_client import PortalClient
+    from egov.raw_zone import PageWriter
+
+    items = [record("GOOD"), record("DEEP", DanhSachLePhi="__DEEP__"), record("GOOD2"),
+             record("DEEP2", Extra=[{"x": "__DEEP__"}])]
+    deep = "[" * depth + "]" * depth
+    body = json.dumps({"error_code": "0", "tongSo": len(items), "data": items}
+                      ).replace('"__DEEP__"', deep).encode()
+    with pytest.raises(RecursionError):
+        json.loads(body)
+    portal = _HostilePortal([])
+    portal.body = body
+    try:
+        writer = PageWriter("p", "run-1", root=str(env / "raw"))
+        client = PortalClient(portal.url, "u", "p", portal_code="p", sleep=lambda _s: None,
+                              on_page=writer.on_page)
+        got = client.fetch_dossiers("20250301000000")
+        assert sorted(r["MaHoSo"] for r in got) == ["DEEP", "DEEP2", "GOOD", "GOOD2"]
+    finally:
+        portal.stop()
+    for endpoint, data in (("/api/donvi", UNITS), ("/api/tthc", [])):
+        writer.on_page(endpoint, {}, 1, 200, json.dumps(
+            {"error_code": "0", "tongSo": len(data), "data": data}).encode())
+    location = writer.finish(extracted_at=datetime.now().isoformat(timespec="seconds"),
+                             as_of="2025-03-02", seq=0, windows=1, full_refresh=False,
+                             window_from="2025-03-01T00:00:00", window_to=None,
+                             client_stats={"retries": 0}, seconds=0.1)
+    result = pipeline.load({"portal_code": "p", "manifest": location}, run_id="run-1")
+    assert result["status"] == "committed"
+    facts, quarantine = _facts(warehouse), _quarantine(warehouse)
+    assert set(facts) == {"GOOD", "GOOD2"} and set(quarantine) == {"DEEP", "DEEP2"}
+    assert quarantine["DEEP"]["rule"] == "nesting_within_limit"
+    assert "DanhSachLePhi" in quarantine["DEEP"]["reason"]
+    assert "nested deeper than" in quarantine["DEEP"]["reason"]
+    assert quarantine["DEEP2"]["rule"] == "nesting_within_limit"
+    assert "Extra" in quarantine["DEEP2"]["reason"]
+    assert len(quarantine["DEEP"]["payload"]) < 5000

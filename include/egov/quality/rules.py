@@ -45,7 +45,12 @@ def safe_value(field_name: str, value):
 
 
 def short_repr(value, limit: int = MAX_VALUE_CHARS) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except RecursionError:  # nested too deeply to show: its deepest values cut
+        from egov.portal_json import shallow
+
+        text = repr(shallow(value, 8))
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
