@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import logging
 import time
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime
 
 from egov.settings import ConfigError, load_portals
@@ -13,8 +15,23 @@ from egov.settings import ConfigError, load_portals
 log = logging.getLogger(__name__)
 
 
+_CLOCK: ContextVar[datetime | None] = ContextVar("egov_replay_clock", default=None)
+
+
 def _now() -> datetime:
-    return datetime.now().replace(microsecond=0)
+    fixed = _CLOCK.get()
+    return fixed if fixed is not None else datetime.now().replace(microsecond=0)
+
+
+@contextmanager
+def replay_clock(moment: datetime | None):
+    """Steps run inside are dated `moment` (a rebuild replays a run as of its extraction, so
+    a replay never makes a portal look freshly loaded); None: the real clock."""
+    token = _CLOCK.set(moment)
+    try:
+        yield
+    finally:
+        _CLOCK.reset(token)
 
 
 def _engine():
