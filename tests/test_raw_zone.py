@@ -127,7 +127,9 @@ def test_a_folder_that_is_not_a_raw_zone_survives_housekeeping(tmp_path, monkeyp
     from egov.warehouse.migrations import upgrade
 
     upgrade(pipeline._engine())
-    assert pipeline.housekeeping() == {"raw_runs_deleted": 1, "payloads_redacted": 0}
+    monkeypatch.setenv("EGOV_DATA_DOCS_DIR", str(tmp_path / "docs"))
+    assert pipeline.housekeeping() == {"raw_runs_deleted": 1, "payloads_redacted": 0,
+                                       "samples_cleared": 0, "data_docs_deleted": 0}
     after = snapshot(target)
     gone = {k for k in before if k.startswith("thanh-hoa/")}
     assert gone and not os.path.exists(kept)

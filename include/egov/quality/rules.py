@@ -66,7 +66,9 @@ class Failure:
     severity: str = ERROR
 
     def __post_init__(self):
-        object.__setattr__(self, "value", safe_value(self.field, self.value))
+        from egov.masking import mask_value
+
+        object.__setattr__(self, "value", mask_value(safe_value(self.field, self.value)))
 
     @property
     def reason(self) -> str:

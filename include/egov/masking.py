@@ -1,0 +1,39 @@
+"""The one masking helper for values shown as samples (GX results, Data Docs, quarantine
+reasons and values, task logs): a run of 9 to 12 digits, optionally split by single spaces,
+dots or dashes and led by '+' (an ID number: 9 or 12 digits; a phone number: 10 or 11, or
++84 and 9) shows its shape only: its first digit, then '#' for every other digit
+('0987654321' -> '0#########'). Longer runs (portal timestamps, 14 digits) and shorter ones
+(codes, counts) are shown as they are."""
+
+from __future__ import annotations
+
+import re
+
+_PERSONAL = re.compile(r"(?<![\d#])\+?\d(?:[ .\-]?\d){8,11}(?![\d#])")
+
+
+def _shape(match: re.Match) -> str:
+    text = match.group()
+    lead = 2 if text.startswith("+") else 1
+    return text[:lead] + re.sub(r"\d", "#", text[lead:])
+
+
+def mask_text(text: str) -> str:
+    """`text` with every ID- or phone-like digit run replaced by its shape."""
+    return _PERSONAL.sub(_shape, text) if any(c.isdigit() for c in text) else text
+
+
+def mask_value(value):
+    """A sample as it may be shown: text masked; an integer of 9 to 12 digits as its shape
+    (text); lists, tuples and dicts element by element; anything else as it is."""
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        text = str(value)
+        masked = mask_text(text)
+        return value if masked == text else masked
+    if isinstance(value, list | tuple):
+        return [mask_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: mask_value(v) for k, v in value.items()}
+    return value
