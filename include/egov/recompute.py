@@ -111,6 +111,8 @@ def recompute_for_run(*, params: dict, logical_date, run_id: str) -> dict:
 
 
 def main(argv=None) -> int:
+    from egov.cli_args import day_range, existing_warehouse
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--from", dest="start", required=True, type=date.fromisoformat,
                         help="first as-of day (YYYY-MM-DD)")
@@ -118,8 +120,13 @@ def main(argv=None) -> int:
                         help="last as-of day (default: --from)")
     parser.add_argument("--portal", action="append", dest="portals",
                         help="a portal code (repeat; default: every portal in the warehouse)")
-    parser.add_argument("--url", help="warehouse SQLAlchemy URL (default: egov_warehouse)")
+    parser.add_argument("--url", type=existing_warehouse,
+                        help="warehouse SQLAlchemy URL (default: egov_warehouse)")
     args = parser.parse_args(argv)
+    try:
+        day_range(args.start, args.end or args.start)
+    except ValueError as exc:
+        parser.error(str(exc))
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     if args.url:
         os.environ["AIRFLOW_CONN_EGOV_WAREHOUSE"] = args.url
