@@ -32,9 +32,11 @@ def site_dir(root: Path | None = None) -> Path:
 
 
 def docs_enabled() -> bool:
-    """EGOV_DATA_DOCS (default true): build Data Docs in the load step."""
-    return os.environ.get("EGOV_DATA_DOCS", "true").strip().lower() not in ("0", "false", "no",
-                                                                            "off")
+    """EGOV_DATA_DOCS (default true): build Data Docs in the load step; a value that is not
+    true or false is a ConfigError naming the variable."""
+    from egov.settings import flag
+
+    return flag("EGOV_DATA_DOCS", True)
 
 
 def file_context(root: Path | None = None):
