@@ -98,3 +98,21 @@ def test_retention_clears_old_samples_and_data_docs(loaded, monkeypatch):
     assert not [p for p in docs.rglob("*.html") if "validations" in p.parts]
     assert (Path(docs) / "data_docs" / "local_site" / "index.html").exists() or \
         list(docs.rglob("index.html"))
+
+
+def test_retention_masks_samples_written_before_masking(loaded):
+    """Rows an older version wrote with the value in clear: masked when their payload is
+    redacted."""
+    from egov.quality.retention import redact_quarantine
+
+    engine, _docs, _caplog = loaded
+    old = datetime.now() - timedelta(days=400)
+    with engine.begin() as conn:
+        conn.execute(update(quarantine_record).where(quarantine_record.c.record_key == "ID")
+                     .values(reason=f"unit_known: MaDonVi='{ID_NUMBER}': not a unit",
+                             value=ID_NUMBER, quarantined_at=old))
+        assert redact_quarantine(conn, 180, datetime.now()) == 1
+    with engine.connect() as conn:
+        row = conn.execute(select(quarantine_record).where(
+            quarantine_record.c.record_key == "ID")).one()
+    assert _clear(row.reason) and row.value == "0###########"
