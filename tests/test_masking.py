@@ -31,6 +31,14 @@ def test_shapes(value, shown):
     assert mask_value(value) == shown
 
 
+def test_a_deeply_nested_sample_is_cut_not_a_recursion_error():
+    value: list = ["0987654321"]
+    for _ in range(100_000):
+        value = [value]
+    shown = mask_value(value)
+    assert "0987654321" not in repr(shown) and "nested deeper than" in repr(shown)
+
+
 @pytest.fixture
 def loaded(warehouse, tmp_path, monkeypatch, caplog):
     for name, value in pipeline_env(engine_url(warehouse), tmp_path).items():

@@ -23,9 +23,17 @@ def mask_text(text: str) -> str:
     return _PERSONAL.sub(_shape, text) if any(c.isdigit() for c in text) else text
 
 
-def mask_value(value):
+SAMPLE_DEPTH = 8  # levels of a list / dict sample kept (deeper: egov.portal_json.TOO_DEEP)
+
+
+def mask_value(value, _depth: int = 0):
     """A sample as it may be shown: text masked; an integer of 9 to 12 digits as its shape
-    (text); lists, tuples and dicts element by element; anything else as it is."""
+    (text); lists, tuples and dicts element by element, SAMPLE_DEPTH levels at most;
+    anything else as it is."""
+    if _depth == 0 and isinstance(value, list | tuple | dict):
+        from egov.portal_json import shallow
+
+        value = shallow(list(value) if isinstance(value, tuple) else value, SAMPLE_DEPTH)
     if isinstance(value, str):
         return mask_text(value)
     if isinstance(value, int) and not isinstance(value, bool):
@@ -33,7 +41,7 @@ def mask_value(value):
         masked = mask_text(text)
         return value if masked == text else masked
     if isinstance(value, list | tuple):
-        return [mask_value(v) for v in value]
+        return [mask_value(v, _depth + 1) for v in value]
     if isinstance(value, dict):
-        return {k: mask_value(v) for k, v in value.items()}
+        return {k: mask_value(v, _depth + 1) for k, v in value.items()}
     return value
