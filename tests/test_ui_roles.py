@@ -22,10 +22,13 @@ def _plugin(name: str):
 
 @pytest.fixture(scope="module")
 def metadata_db():
-    """Airflow's metadata database (signed tokens are checked against revoked ones)."""
-    from airflow.utils.db import upgradedb
+    """Airflow's metadata database (signed tokens are checked against revoked ones); migrated
+    by the CLI in its own process (an in-process migration reconfigures logging)."""
+    import subprocess
+    import sys
 
-    upgradedb()
+    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True,
+                   capture_output=True, timeout=600)
 
 
 @pytest.fixture
