@@ -31,12 +31,13 @@ from egov.sources.onestop.records import (
 )
 from egov.warehouse.schema import (
     etl_extract_window,
+    etl_watermark,
     fct_dossier,
     metadata,
     quarantine_record,
 )
 from tests import oracle
-from tests.boundary_support import pipeline_env, write_window
+from tests.boundary_support import DEEP, pipeline_env, write_window
 
 EXAMPLES = int(os.environ.get("EGOV_FUZZ_EXAMPLES", "10"))
 PORTAL = "binh-dinh"
@@ -46,6 +47,7 @@ RECORD_FIELDS = (
     "TrangThaiHoSo", "NgayTiepNhan", "NgayHenTra", "NgayKetThucXuLy", "NgayTra", "NgayCapNhat",
     "HinhThuc", "DuocThanhToanTrucTuyen", "HoSoCoThanhPhanSoHoa", "DanhSachLePhi",
     "DanhSachGiayToKetQua", "DanhSachHoSoBoSung", "MucDoHaiLong", "Extra")
+DEEP_FIELDS = tuple(f for f in RECORD_FIELDS if f not in ("MaHoSo", "NgayCapNhat"))
 UNIT_FIELDS = ("MaDonVi", "TenDonVi", "MaDonViCha", "CapDonVi")
 PROCEDURE_FIELDS = ("MaTTHC", "TenTTHC", "MaLinhVuc", "TenLinhVuc", "MucDo",
                     "DuDieuKienToanTrinh", "CoNghiaVuTaiChinh", "CoThanhToanTrucTuyen",
@@ -59,6 +61,9 @@ ODD_NUMBERS = [2**63, -(2**63) - 1, 2**15, -(2**15) - 1, 40000, 10**12, 10**12 +
 SCALARS = (st.none() | st.booleans() | st.integers() | st.integers(-10**40, 10**40)
            | st.sampled_from(ODD_NUMBERS) | st.floats() | st.text(max_size=12)
            | st.sampled_from(ODD_TEXT))
+# NgayCapNhat stamped between the request and a day after it (a portal clock running ahead):
+# kept, but never moving the watermark past the request (issue 20.2). Drawn as hours ahead.
+AHEAD_HOURS = st.sampled_from([0.5, 1, 6, 23.5])
 JSON = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4)
                     | st.dictionaries(st.text(max_size=6), inner, max_size=4), max_leaves=8)
 
@@ -96,6 +101,15 @@ def batches(draw):
     nested = {"DanhSachLePhi": ("Gia", "MaPhiLePhi"),
               "DanhSachGiayToKetQua": ("DuongDanTepTinKetQua",)}
     items = [draw(hostile(r, RECORD_FIELDS, nested)) for r in records]
+    ahead = draw(st.lists(st.tuples(st.sampled_from(records), AHEAD_HOURS), max_size=3))
+    now = datetime.now(LOCAL_TZ).replace(tzinfo=None)
+    items += [dict(r, NgayCapNhat=(now + timedelta(hours=h)).strftime("%Y%m%d%H%M%S"))
+              for r, h in ahead]
+    # a value nested ~1,500 levels deep in one field (issue 20.3): only its item quarantined
+    deep = draw(st.lists(st.tuples(st.sampled_from(records), st.sampled_from(DEEP_FIELDS)),
+                         max_size=2))
+    items += [dict(r, MaHoSo=f"{r.get('MaHoSo')}~deep{i}", **{name: DEEP})
+              for i, (r, name) in enumerate(deep) if isinstance(r, dict)]
     items += draw(st.lists(st.sampled_from(items), max_size=3))  # the same version twice
     units = list(units) + [draw(hostile(u, UNIT_FIELDS, {}))
                            for u in draw(st.lists(st.sampled_from(units), max_size=3))]
@@ -157,12 +171,16 @@ def test_any_json_in_any_field_never_stops_a_window(fuzz_env, batch):
         location = write_window(raw, items, portal=PORTAL, units=units, procedures=procedures)
         now = datetime.now(LOCAL_TZ).replace(tzinfo=None)  # about when the page arrives
         result = pipeline.load({"portal_code": PORTAL, "manifest": location}, run_id="fuzz")
+        after = datetime.now(LOCAL_TZ).replace(tzinfo=None)
     finally:
         shutil.rmtree(raw)
     assert result["status"] == "committed"
 
     with engine.connect() as conn:
         window = conn.execute(select(etl_extract_window)).mappings().one()
+        watermark = conn.execute(select(etl_watermark.c.updated_through)).scalar()
+    assert watermark is None or watermark <= after, "never past the request"
+    with engine.connect() as conn:
         facts = {r["dossier_code"]: dict(r) for r in conn.execute(select(fct_dossier)).mappings()}
         quarantined = {(r.record_key, r.version_key) for r in conn.execute(
             select(quarantine_record.c.record_key, quarantine_record.c.version_key))}
@@ -182,7 +200,8 @@ def test_any_json_in_any_field_never_stops_a_window(fuzz_env, batch):
     for item in last.values():
         version = parse_version(item)
         malformed = (oracle.is_malformed(item, unit_codes) is not None
-                     or _from_the_future(item, now))
+                     or _from_the_future(item, now)
+                     or (isinstance(item, dict) and DEEP in item.values()))
         assert (version.identity in quarantined) == malformed, (malformed, version.checks)
         if not malformed:
             accepted.append(version)

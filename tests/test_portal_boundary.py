@@ -141,7 +141,7 @@ def test_a_version_stamped_after_its_request_never_moves_the_watermark(warehouse
     assert "more than one day after the request" in quarantine["C"]["reason"]
     with warehouse.connect() as conn:
         watermark = read_watermark(conn, "p")
-    assert watermark == datetime(2025, 3, 4, 8, 0)
+    assert watermark == datetime(2025, 3, 3, 8, 0), "D is kept; the watermark stops at the request"
 
     # A replay judges by the same moment as the night (not by today, long after 2025-03-04).
     stats = replay(warehouse, run_id="replay-1")
@@ -165,6 +165,39 @@ def test_a_version_stamped_after_its_request_never_moves_the_watermark(warehouse
         "C": (5, datetime(2025, 3, 4, 10, 0)), "D": (4, datetime(2025, 3, 4, 8, 0))}
     with warehouse.connect() as conn:
         assert read_watermark(conn, "p") == datetime(2025, 3, 4, 11, 0)
+
+
+def test_a_stamp_within_a_day_ahead_is_kept_but_never_hides_a_later_change(warehouse, env):
+    """Issue 20.2: a portal clock a few hours ahead stamps a version after the request; it is
+    kept, but the watermark stops at the request moment, so a change the next night that is
+    stamped (truly) one hour after that request is still read."""
+    from egov.settings import watermark_overlap
+    from egov.sources.onestop.windows import plan_windows
+    from egov.warehouse.load import read_watermark
+
+    # request at 2025-03-03 08:00 local; AHEAD stamped 20 h later, within the day allowed
+    first = [record("A", "20250303070000"), record("AHEAD", "20250304040000")]
+    location = write_window(env / "raw", first, received_at="2025-03-03T01:00:00+00:00")
+    assert pipeline.load({"portal_code": "p", "manifest": location},
+                         run_id="run-1")["status"] == "committed"
+    assert set(_facts(warehouse)) == {"A", "AHEAD"} and not _quarantine(warehouse)
+    with warehouse.connect() as conn:
+        watermark = read_watermark(conn, "p")
+    assert watermark <= datetime(2025, 3, 3, 8, 0)
+
+    # the next night's window starts at or before a change stamped request + 1 h
+    [window] = plan_windows(watermark, full_refresh=False, history_start=date(2021, 1, 1),
+                            overlap=watermark_overlap(), months=12, now=datetime(2025, 3, 4, 8))
+    change = record("A", "20250303090000", TrangThaiHoSo=5)
+    assert window.start <= datetime(2025, 3, 3, 9, 0)
+    location = write_window(env / "raw", [change, first[1]], run_id="run-2",
+                            received_at="2025-03-04T01:00:00+00:00",
+                            window_from=window.start.isoformat())
+    pipeline.load({"portal_code": "p", "manifest": location}, run_id="run-2")
+    facts = _facts(warehouse)
+    assert (facts["A"]["status"], facts["A"]["updated_at"]) == (5, datetime(2025, 3, 3, 9, 0))
+    with warehouse.connect() as conn:  # now past the request of run-1: AHEAD's stamp counts
+        assert read_watermark(conn, "p") == datetime(2025, 3, 4, 4, 0)
 
 
 def test_a_rebuild_from_the_raw_zone_judges_by_the_page_moment(tmp_path, monkeypatch):
@@ -302,3 +335,47 @@ def test_an_integer_of_thousands_of_digits_stops_neither_client_nor_window(wareh
     assert code["rule"] == "dossier_code_present"
     assert len(code["reason"]) < 1000, "a reason names the rule and a cut value, not 5,000 digits"
 
+
+
+@pytest.mark.parametrize("depth", [1_000, 100_000])
+def test_one_deeply_nested_value_quarantines_only_its_item(warehouse, env, depth):
+    """Issue 20.3: a value nested ~1,000 levels (or far more) in one item: the page is read
+    by the client and by the load, the good items load, only that item is quarantined with a
+    reason, and the window commits."""
+    from egov.sources.onestop.client import PortalClient
+    from egov.sources.raw_zone import PageWriter
+
+    items = [record("GOOD"), record("DEEP", DanhSachLePhi="__DEEP__"), record("GOOD2"),
+             record("DEEP2", Extra=[{"x": "__DEEP__"}])]
+    deep = "[" * depth + "]" * depth
+    body = json.dumps({"error_code": "0", "tongSo": len(items), "data": items}
+                      ).replace('"__DEEP__"', deep).encode()
+    with pytest.raises(RecursionError):
+        json.loads(body)
+    portal = _HostilePortal([])
+    portal.body = body
+    try:
+        writer = PageWriter("p", "run-1", root=str(env / "raw"))
+        client = PortalClient(portal.url, "u", "p", portal_code="p", sleep=lambda _s: None,
+                              on_page=writer.on_page)
+        got = client.fetch_dossiers("20250301000000")
+        assert sorted(r["MaHoSo"] for r in got) == ["DEEP", "DEEP2", "GOOD", "GOOD2"]
+    finally:
+        portal.stop()
+    for endpoint, data in (("/api/donvi", UNITS), ("/api/tthc", [])):
+        writer.on_page(endpoint, {}, 1, 200, json.dumps(
+            {"error_code": "0", "tongSo": len(data), "data": data}).encode())
+    location = writer.finish(extracted_at=datetime.now().isoformat(timespec="seconds"),
+                             as_of="2025-03-02", seq=0, windows=1, full_refresh=False,
+                             window_from="2025-03-01T00:00:00", window_to=None,
+                             client_stats={"retries": 0}, seconds=0.1)
+    result = pipeline.load({"portal_code": "p", "manifest": location}, run_id="run-1")
+    assert result["status"] == "committed"
+    facts, quarantine = _facts(warehouse), _quarantine(warehouse)
+    assert set(facts) == {"GOOD", "GOOD2"} and set(quarantine) == {"DEEP", "DEEP2"}
+    assert quarantine["DEEP"]["rule"] == "nesting_within_limit"
+    assert "DanhSachLePhi" in quarantine["DEEP"]["reason"]
+    assert "nested deeper than" in quarantine["DEEP"]["reason"]
+    assert quarantine["DEEP2"]["rule"] == "nesting_within_limit"
+    assert "Extra" in quarantine["DEEP2"]["reason"]
+    assert len(quarantine["DEEP"]["payload"]) < 5000

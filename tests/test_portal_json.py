@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from egov.masking import TOO_DEEP, shallow
 from egov.sources.onestop import json_body
 
 
@@ -28,7 +29,7 @@ EDGE_CASES = [
     b'[123456789012345678901234567890]', b'{"a":1,"a":2}', b'["\\ud800"]', b'["\\u0000x"]',
     b'[1e400]', b'[-0.0, 0.1, 5e-324]', b'[NaN]', b'[-Infinity]', b'\xef\xbb\xbf[1]',
     b'[' + b'9' * 5000 + b']', '["é"]'.encode("utf-16"), b'["\xed\xa0\x80"]', b'["a\nb"]',
-    b'[01]', b'[1.]', b'[1]x', b'{"a":1,}', b'', b'[1]\x00', b'["\\x41"]', b'[' * 3000,
+    b'[01]', b'[1.]', b'[1]x', b'{"a":1,}', b'', b'[1]\x00', b'["\\x41"]',
     b'[-0]', b'["\\ud83d\\ude00"]', b'"\xff"', b'{"data": [{"Gia": 10}], "tongSo": 1}',
 ]
 
@@ -36,6 +37,43 @@ EDGE_CASES = [
 @pytest.mark.parametrize("data", EDGE_CASES, ids=range(len(EDGE_CASES)))
 def test_edge_cases_read_as_the_reference_reads_them(data):
     assert outcome(json_body.loads, data) == outcome(reference, data)
+
+
+def _deep(n: int, open_: str = "[", close: str = "]") -> str:
+    return open_ * n + close * n
+
+
+@pytest.mark.parametrize("depth", [1_000, 1_500, 100_000])
+def test_a_value_nested_too_deeply_cuts_only_that_value(depth):
+    """Issue 20.3: the reference parser raises RecursionError for the whole page; here the
+    page is read, each too-deep value is replaced by TOO_DEEP, the rest as it was."""
+    nested_object = '{"a":' * depth + "1" + "}" * depth
+    body = ('{"error_code": "0", "tongSo": 3, "data": [{"MaHoSo": "A"}, {"MaHoSo": "B", '
+            f'"Extra": {_deep(depth)}, "S": "[[{{{{"}}, {{"MaHoSo": "C", "DanhSachLePhi": '
+            f'[{nested_object}]}}]}}')
+    with pytest.raises(RecursionError):
+        json.loads(body)
+    page = json_body.loads(body.encode())
+    a, b, c = page["data"]
+    assert a == {"MaHoSo": "A"}
+    assert b["S"] == "[[{{" and TOO_DEEP in json.dumps(b["Extra"])
+    assert TOO_DEEP in json.dumps(c["DanhSachLePhi"])
+    assert page["tongSo"] == 3
+
+
+def test_an_unclosed_deep_body_is_not_json():
+    with pytest.raises(ValueError):
+        json_body.loads(b"[" * 3000)
+
+
+def test_shallow_copies_without_recursion():
+    value: list = []
+    inner = value
+    for _ in range(50_000):
+        inner.append([])
+        inner = inner[0]
+    cut = shallow(value, 5)
+    assert cut == [[[[[TOO_DEEP]]]]]
 
 
 def test_an_integer_beyond_the_conversion_limit_is_a_decimal():

@@ -23,6 +23,7 @@ from egov.sources.raw_zone import (
     manifests,
     page_items,
     read_manifest,
+    run_key,
 )
 from tests.e2e_support import REPO
 from tests.test_pipeline_steps import UNITS, record
@@ -33,6 +34,9 @@ OLD = NOW - timedelta(days=400)
 
 def mode(path) -> int:
     return stat.S_IMODE(os.stat(path).st_mode)
+
+
+RUN1 = f"{run_key('run-1')}.w000"  # the folder of run "run-1", window 0
 
 
 def write_run(root, portal="p", run_id="run-1", *, extracted_at="2025-03-03T01:00:00",
@@ -128,7 +132,9 @@ def test_a_folder_that_is_not_a_raw_zone_survives_housekeeping(tmp_path, monkeyp
     from egov.warehouse.migrations import upgrade
 
     upgrade(pipeline._engine())
-    assert pipeline.housekeeping() == {"raw_runs_deleted": 1, "payloads_redacted": 0}
+    monkeypatch.setenv("EGOV_DATA_DOCS_DIR", str(tmp_path / "docs"))
+    assert pipeline.housekeeping() == {"raw_runs_deleted": 1, "payloads_redacted": 0,
+                                       "samples_cleared": 0, "data_docs_deleted": 0}
     after = snapshot(target)
     gone = {k for k in before if k.startswith("thanh-hoa/")}
     assert gone and not os.path.exists(kept)
@@ -152,9 +158,9 @@ def test_a_run_folder_carries_its_manifest_from_the_start(tmp_path):
 
 def test_a_manifest_is_replaced_whole_or_not_at_all(tmp_path, monkeypatch):
     location = write_run(tmp_path)
-    before = (tmp_path / "p" / "run-1.w000" / MANIFEST).read_bytes()
+    before = (tmp_path / "p" / RUN1 / MANIFEST).read_bytes()
     writer = PageWriter.__new__(PageWriter)  # the same folder, written again
-    writer.__dict__.update(portal_code="p", run_id="run-1", folder=(tmp_path / "p" / "run-1.w000"),
+    writer.__dict__.update(portal_code="p", run_id="run-1", folder=(tmp_path / "p" / RUN1),
                            pages=[], started_at="2025-03-03T00:00:00+00:00")
 
     def crash(src, dst):
@@ -163,7 +169,7 @@ def test_a_manifest_is_replaced_whole_or_not_at_all(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "replace", crash)
     with pytest.raises(OSError, match="disk full"):
         writer.finish(extracted_at="2025-03-04T01:00:00")
-    assert (tmp_path / "p" / "run-1.w000" / MANIFEST).read_bytes() == before
+    assert (tmp_path / "p" / RUN1 / MANIFEST).read_bytes() == before
     assert read_manifest(location)["extracted_at"] == "2025-03-03T01:00:00"
 
 
@@ -184,7 +190,7 @@ def test_a_damaged_manifest_is_named(tmp_path, content):
 
 def test_a_damaged_page_is_named(tmp_path):
     location = write_run(tmp_path)
-    page = tmp_path / "p" / "run-1.w000" / "hoso-00003.json.gz"
+    page = tmp_path / "p" / RUN1 / "hoso-00003.json.gz"
     page.write_bytes(page.read_bytes()[:20])
     with pytest.raises(RawZoneError, match=str(page)):
         page_items(location, "hoso")
@@ -244,7 +250,7 @@ def open_umask():
 def test_raw_zone_files_and_folders_are_private(tmp_path, open_umask):
     root = tmp_path / "deep" / "raw"
     location = write_run(root, "binh-dinh", "run-1")
-    folder = root / "binh-dinh" / "run-1.w000"
+    folder = root / "binh-dinh" / RUN1
     for d in (tmp_path / "deep", root, root / "binh-dinh", folder):
         assert mode(d) == 0o700, d
     files = list(folder.iterdir())
@@ -256,12 +262,12 @@ def test_an_existing_root_keeps_its_mode_and_old_folders_are_tightened(tmp_path,
     root = tmp_path / "raw"
     root.mkdir(mode=0o750)
     os.chmod(root, 0o750)
-    (root / "p" / "run-1.w000").mkdir(parents=True, mode=0o755)
-    (root / "p" / "run-1.w000" / "hoso-00001.json.gz").write_bytes(b"old")
+    (root / "p" / RUN1).mkdir(parents=True, mode=0o755)
+    (root / "p" / RUN1 / "hoso-00001.json.gz").write_bytes(b"old")
     write_run(root)
     assert mode(root) == 0o750
-    assert mode(root / "p") == mode(root / "p" / "run-1.w000") == 0o700
-    assert all(mode(f) == 0o600 for f in (root / "p" / "run-1.w000").iterdir())
+    assert mode(root / "p") == mode(root / "p" / RUN1) == 0o700
+    assert all(mode(f) == 0o600 for f in (root / "p" / RUN1).iterdir())
 
 
 def test_the_sqlite_warehouse_is_private(tmp_path, open_umask):
@@ -280,3 +286,19 @@ def test_the_sqlite_warehouse_is_private(tmp_path, open_umask):
         assert mode(p) == 0o600, p
     conn.close()
     engine.dispose()
+
+
+def test_run_ids_differing_only_in_punctuation_get_their_own_folders(tmp_path):
+    """Issue 20.7: ':' / '+' and '_' used to give the same folder (one run's pages replaced
+    the other's)."""
+    from egov.sources.raw_zone import is_run_folder_of, run_folder
+
+    a, b = "manual__2025-01-01T00:00:00+00:00", "manual__2025-01-01T00_00_00_00_00"
+    assert run_folder("p", a, root=str(tmp_path)) != run_folder("p", b, root=str(tmp_path))
+    first, second = write_run(tmp_path, "p", a), write_run(tmp_path, "p", b)
+    assert first != second
+    assert {read_manifest(first)["run_id"], read_manifest(second)["run_id"]} == {a, b}
+    name = run_folder("p", a, root=str(tmp_path)).name
+    assert is_run_folder_of(name, a) and not is_run_folder_of(name, b)
+    assert is_run_folder_of("manual__2025-01-01T00_00_00_00_00.w000", a), \
+        "folders named before the hash was added are still recognised (retention)"

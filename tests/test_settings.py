@@ -236,3 +236,26 @@ def test_a_portals_file_that_cannot_be_read_is_named(tmp_path, make):
     with pytest.raises(ConfigError) as exc:
         load_portals(path)
     assert str(exc.value).startswith(f"{path}: ")
+
+
+@pytest.mark.parametrize("value", ["perhaps", "ja", "2", "tru"])
+def test_a_malformed_flag_fails_naming_the_variable(monkeypatch, value):
+    """Issue 20.7: EGOV_DATA_DOCS=perhaps used to read as true."""
+    from egov.quality.data_docs import docs_enabled
+    from egov.settings import ConfigError, check_settings
+
+    monkeypatch.setenv("EGOV_DATA_DOCS", value)
+    with pytest.raises(ConfigError, match="EGOV_DATA_DOCS"):
+        docs_enabled()
+    with pytest.raises(ConfigError, match="EGOV_DATA_DOCS"):
+        check_settings()
+
+
+@pytest.mark.parametrize("value, enabled", [("", True), ("true", True), ("Yes", True),
+                                            ("1", True), ("false", False), ("off", False),
+                                            ("0", False), ("NO", False)])
+def test_flag_values(monkeypatch, value, enabled):
+    from egov.quality.data_docs import docs_enabled
+
+    monkeypatch.setenv("EGOV_DATA_DOCS", value)
+    assert docs_enabled() is enabled

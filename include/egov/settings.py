@@ -101,6 +101,11 @@ def check_settings() -> None:
         history_start()
     except ConfigError as exc:
         errors.append(str(exc))
+    for name, default in FLAGS.items():
+        try:
+            flag(name, default)
+        except ConfigError as exc:
+            errors.append(str(exc))
     if errors:
         raise ConfigError("; ".join(errors))
 
@@ -221,14 +226,25 @@ _HOW_TO_SET_PII_KEY = (
     "EGOV_PII_KEY_OPTIONAL=true")
 
 
-def pii_key_optional() -> bool:
-    """EGOV_PII_KEY_OPTIONAL (default false): true lets the pipeline run without a key."""
-    raw = os.environ.get("EGOV_PII_KEY_OPTIONAL", "").strip().lower()
-    if raw in ("", "0", "false", "no", "off"):
+def flag(name: str, default: bool) -> bool:
+    """A true/false setting: 1/true/yes/on or 0/false/no/off (any case), unset or blank: the
+    default; anything else is a ConfigError naming the variable."""
+    raw = os.environ.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("0", "false", "no", "off"):
         return False
     if raw in ("1", "true", "yes", "on"):
         return True
-    raise ConfigError(f"EGOV_PII_KEY_OPTIONAL: not true or false: {raw!r}")
+    raise ConfigError(f"{name}: not true or false: {raw!r}")
+
+
+FLAGS = {"EGOV_DATA_DOCS": True, "EGOV_PII_KEY_OPTIONAL": False}
+
+
+def pii_key_optional() -> bool:
+    """EGOV_PII_KEY_OPTIONAL (default false): true lets the pipeline run without a key."""
+    return flag("EGOV_PII_KEY_OPTIONAL", False)
 
 
 def _connection_password(conn_id: str) -> str | None:

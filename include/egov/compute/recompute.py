@@ -117,6 +117,8 @@ def recompute_for_run(*, params: dict[str, Any], logical_date: datetime | None, 
 
 
 def main(argv: list[str] | None = None) -> int:
+    from egov.warehouse.cli_args import day_range, existing_warehouse
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--from", dest="start", required=True, type=date.fromisoformat,
                         help="first as-of day (YYYY-MM-DD)")
@@ -124,8 +126,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="last as-of day (default: --from)")
     parser.add_argument("--portal", action="append", dest="portals",
                         help="a portal code (repeat; default: every portal in the warehouse)")
-    parser.add_argument("--url", help="warehouse SQLAlchemy URL (default: egov_warehouse)")
+    parser.add_argument("--url", type=existing_warehouse,
+                        help="warehouse SQLAlchemy URL (default: egov_warehouse)")
     args = parser.parse_args(argv)
+    try:
+        day_range(args.start, args.end or args.start)
+    except ValueError as exc:
+        parser.error(str(exc))
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     if args.url:
         os.environ["AIRFLOW_CONN_EGOV_WAREHOUSE"] = args.url

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import logging
 import time
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime
 
 from egov.settings import ConfigError, load_portals
@@ -13,8 +15,23 @@ from egov.settings import ConfigError, load_portals
 log = logging.getLogger(__name__)
 
 
+_CLOCK: ContextVar[datetime | None] = ContextVar("egov_replay_clock", default=None)
+
+
 def _now() -> datetime:
-    return datetime.now().replace(microsecond=0)
+    fixed = _CLOCK.get()
+    return fixed if fixed is not None else datetime.now().replace(microsecond=0)
+
+
+@contextmanager
+def replay_clock(moment: datetime | None):
+    """Steps run inside are dated `moment` (a rebuild replays a run as of its extraction, so
+    a replay never makes a portal look freshly loaded); None: the real clock."""
+    token = _CLOCK.set(moment)
+    try:
+        yield
+    finally:
+        _CLOCK.reset(token)
 
 
 def _engine():
@@ -438,20 +455,28 @@ def housekeeping() -> dict:
     """Retention of the restricted stores: raw-zone runs older than EGOV_RAW_RETENTION_DAYS
     are deleted; quarantine payloads older than EGOV_QUARANTINE_PAYLOAD_RETENTION_DAYS lose
     their personal fields."""
+    from egov.quality.data_docs import data_docs_dir
     from egov.quality.retention import (
+        purge_data_docs,
         purge_raw_zone,
         quarantine_payload_retention_days,
         raw_retention_days,
         redact_quarantine,
+        redact_validation_samples,
     )
     from egov.settings import raw_zone_root
 
     now = datetime.now()
     purged = purge_raw_zone(raw_zone_root(), raw_retention_days(), now)
+    days = quarantine_payload_retention_days()
     engine = _engine()
     with engine.begin() as conn:
-        redacted = redact_quarantine(conn, quarantine_payload_retention_days(), now)
+        redacted = redact_quarantine(conn, days, now)
+        samples = redact_validation_samples(conn, days, now)
     engine.dispose()
-    log.info("retention: %d raw-zone run folders deleted, %d quarantine payloads redacted",
-             len(purged), redacted)
-    return {"raw_runs_deleted": len(purged), "payloads_redacted": redacted}
+    docs = purge_data_docs(data_docs_dir(), days, now)
+    log.info("retention: %d raw-zone run folders deleted, %d quarantine payloads redacted, "
+             "%d validation samples cleared, %d Data Docs files deleted", len(purged),
+             redacted, samples, docs)
+    return {"raw_runs_deleted": len(purged), "payloads_redacted": redacted,
+            "samples_cleared": samples, "data_docs_deleted": docs}

@@ -32,9 +32,11 @@ def site_dir(root: Path | None = None) -> Path:
 
 
 def docs_enabled() -> bool:
-    """EGOV_DATA_DOCS (default true): build Data Docs in the load step."""
-    return os.environ.get("EGOV_DATA_DOCS", "true").strip().lower() not in ("0", "false", "no",
-                                                                            "off")
+    """EGOV_DATA_DOCS (default true): build Data Docs in the load step; a value that is not
+    true or false is a ConfigError naming the variable."""
+    from egov.settings import flag
+
+    return flag("EGOV_DATA_DOCS", True)
 
 
 def file_context(root: Path | None = None):
@@ -44,7 +46,7 @@ def file_context(root: Path | None = None):
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     root = Path(root or data_docs_dir())
-    root.mkdir(parents=True, exist_ok=True)
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
     context = gx.get_context(mode="file", project_root_dir=str(root))
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     return context
@@ -121,7 +123,27 @@ def build_data_docs(suite_inputs, portal_code: str, run_id: str, *, window_seq: 
     context.build_data_docs(resource_identifiers=built or None, build_index=False)
     fresh = [p for p in site.rglob("*.html") if before.get(p) != p.stat().st_mtime_ns]
     docs_site.make_offline(site, fresh)
-    return docs_site.write_index(site, root)
+    index = docs_site.write_index(site, root)
+    restrict(root)
+    return index
+
+
+def restrict(root: Path) -> None:
+    """Folders 0700 and files 0600 under `root`, itself included (the docs show samples of
+    portal values: operators only)."""
+    root = Path(root)
+    if not root.exists():
+        return
+    root.chmod(0o700)
+    for folder, dirs, files in os.walk(root):
+        for name in dirs:
+            path = Path(folder, name)
+            if not path.is_symlink() and path.stat().st_mode & 0o077:
+                path.chmod(0o700)
+        for name in files:
+            path = Path(folder, name)
+            if not path.is_symlink() and path.stat().st_mode & 0o077:
+                path.chmod(0o600)
 
 
 def _stored_result(validation, portal_code: str, suite_name: str, name: str, run_name: str,

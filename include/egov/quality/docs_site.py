@@ -60,9 +60,11 @@ def escape_kwargs(kwargs: dict) -> dict:
 
 def escape_validation_result(suite_result) -> None:
     """HTML-escape, in place, what GX renders of each expectation's result and arguments."""
+    from egov.masking import mask_value
+
     for result in suite_result.results:
-        if result.result:
-            result.result = escape_value(dict(result.result))
+        if result.result:  # samples masked (egov.masking), then escaped
+            result.result = escape_value(mask_value(dict(result.result)))
         config = result.expectation_config
         if config is not None and config.kwargs:
             config.kwargs = escape_kwargs(dict(config.kwargs))

@@ -9,6 +9,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 
+from egov.masking import mask_value
 from egov.quality.rules import Rule
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,9 @@ def _details(rule: Rule) -> dict:
 # What only the COMPLETE result format holds (every unexpected row): read into
 # RuleResult.rows, then dropped from the kept validation result (SUMMARY is what the Data Docs
 # show).
+# What shows values as samples (Data Docs, dq_validation_result): masked (egov.masking).
+SAMPLE_KEYS = ("partial_unexpected_list", "partial_unexpected_counts", "observed_value",
+               "details")
 _COMPLETE_ONLY = ("unexpected_list", "unexpected_index_list", "unexpected_index_query",
                   "unexpected_rows")
 
@@ -145,13 +149,15 @@ def run_suite(suite_name: str, rules: list[Rule], frame, *, context=None,
             "expectation": res.expectation_config.type, "success": bool(res.success),
             "element_count": n, "unexpected_count": unexpected,
             "missing_count": body.get("missing_count"),
-            "observed_value": _plain(body.get("observed_value")),
+            "observed_value": mask_value(_plain(body.get("observed_value"))),
             "partial_unexpected_list": (
-                None if partial is None else [_plain(v) for v in partial[:PARTIAL_LIMIT]]),
+                None if partial is None
+                else [mask_value(_plain(v)) for v in partial[:PARTIAL_LIMIT]]),
             "details": _details(rule),
         }
         out.append((position, RuleResult(rule, summary, rows)))
         if res.result:
-            res.result = {k: v for k, v in res.result.items() if k not in _COMPLETE_ONLY}
+            res.result = {k: (mask_value(v) if k in SAMPLE_KEYS else v)
+                          for k, v in res.result.items() if k not in _COMPLETE_ONLY}
     return [r for _, r in sorted(out, key=lambda pair: pair[0])], result
 

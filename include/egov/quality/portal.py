@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from egov.masking import mask_value
 from egov.quality.suites import SuiteOutcome
 
 if TYPE_CHECKING:
@@ -36,13 +37,14 @@ class PortalQuality:
         the non-personal fields the rules read, a few examples at most."""
         logger = logger or log
         for r in self.failed:
-            examples = (r.get("partial_unexpected_list") or [])[:3]
+            examples = mask_value((r.get("partial_unexpected_list") or [])[:3])
             level = logging.WARNING
             logger.log(level, "%s: data quality %s %s.%s (%s): %s of %s rows%s%s — %s",
                        portal_code, r["severity"].upper(), r["suite"], r["rule"], r["field"],
                        r["unexpected_count"] if r["unexpected_count"] is not None else "-",
                        r["element_count"],
-                       f"; observed {r['observed_value']}" if r.get("observed_value") is not None
+                       f"; observed {mask_value(r['observed_value'])}"
+                       if r.get("observed_value") is not None
                        else "", f"; e.g. {examples}" if examples else "", r["message"])
         logger.info("%s: data quality: %d record versions accepted (%d with warnings), %d "
                     "rejected; %d expectations, %d failed", portal_code,

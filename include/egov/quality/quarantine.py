@@ -122,6 +122,8 @@ def replay(engine, *, portal_code: str | None = None, rule: str | None = None, r
 
 
 def main(argv: list[str] | None = None) -> int:
+    from egov.warehouse.cli_args import existing_warehouse
+
     parser = argparse.ArgumentParser(prog="python -m egov.quality.quarantine",
                                      description="Quarantined record versions.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -129,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
                                        "that now pass")
     rp.add_argument("--portal", help="only this portal code")
     rp.add_argument("--rule", help="only rows quarantined for this rule (e.g. unit_known)")
-    rp.add_argument("--url", help="warehouse SQLAlchemy URL (default: connection "
+    rp.add_argument("--url", type=existing_warehouse,
+                    help="warehouse SQLAlchemy URL (default: connection "
                                   "egov_warehouse / AIRFLOW_CONN_EGOV_WAREHOUSE)")
     rp.add_argument("--run-id", help="replay run id (default replay__<local time>)")
     args = parser.parse_args(argv)

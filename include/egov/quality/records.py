@@ -17,7 +17,13 @@ import logging
 from dataclasses import dataclass, field
 
 from egov.quality.rules import ERROR, WARNING, Failure, Rule
-from egov.sources.onestop.records import DATE_FIELDS, RECORD_COLUMNS, RecordVersion, parse_version
+from egov.sources.onestop.records import (
+    DATE_FIELDS,
+    MAX_NESTING,
+    RECORD_COLUMNS,
+    RecordVersion,
+    parse_version,
+)
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +37,7 @@ RETURNED_REQUIRED = ["10"]
 APPLICANT_TYPES = ["1", "2", "3", "4"]
 SATISFACTION_LEVELS = ["1", "2", "3"]
 ITEM_FIELD = "(item)"  # the rule on the item itself (not an object)
+NESTING_FIELD = "(nesting)"  # the rule on the item's nesting: its value names the fields
 
 __all__ = ["Failure", "Outcome", "Rule", "record_frame", "record_rules", "validate_dossiers"]
 
@@ -40,6 +47,9 @@ def _error_rules(unit_codes) -> list[Rule]:
     rules = [
         Rule("record_is_object", ITEM_FIELD, "the item of data is not a JSON object",
              "ExpectColumnValuesToBeInSet", {"column": "is_object", "value_set": [True]}),
+        Rule("nesting_within_limit", NESTING_FIELD,
+             f"these fields hold arrays / objects nested deeper than {MAX_NESTING} levels",
+             "ExpectColumnValuesToBeInSet", {"column": "nesting", "value_set": [True]}),
         Rule("dossier_code_present", "MaHoSo", "MaHoSo is missing, blank or not a string",
              "ExpectColumnValuesToNotBeNull", {"column": "MaHoSo"}),
         Rule("unit_code_present", "MaDonVi", "MaDonVi is missing, blank or not a string",
@@ -184,6 +194,8 @@ def validate_dossiers(records, unit_codes, procedure_codes=None, *, history=None
 def _failure_value(version: RecordVersion, rule: Rule):
     if rule.field == ITEM_FIELD:  # the item itself: only its type, whatever it holds
         return f"<{type(version.payload).__name__}>"
+    if rule.field == NESTING_FIELD:  # the names of the fields nested too deeply
+        return version.checks[RECORD_COLUMNS.index("nesting")]
     return version.value(rule.field)
 
 

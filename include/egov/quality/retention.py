@@ -6,7 +6,12 @@
 - `quarantine_record.payload`: rejected versions as received;
   `redact_quarantine(conn, days, now)` blanks the personal fields (ChuHoSo, SoGiayToChuHoSo,
   SoDienThoai, Email, DiaChi) of payloads replayed, or quarantined, more than `days` ago
-  (`EGOV_QUARANTINE_PAYLOAD_RETENTION_DAYS`, default 180).
+  (`EGOV_QUARANTINE_PAYLOAD_RETENTION_DAYS`, default 180), and masks their reason and value
+  (egov.masking);
+- samples of portal values shown by data quality, kept as long as quarantine payloads:
+  `redact_validation_samples` clears dq_validation_result's partial_unexpected_list and
+  observed_value, `purge_data_docs` deletes the GX Data Docs validation results and pages
+  (and rewrites the index).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from egov.masking import mask_value
 from egov.settings import number
 from egov.sources.onestop.records import PERSONAL_FIELDS
 
@@ -148,7 +154,8 @@ def redact_quarantine(conn, days: int | None, now: datetime) -> int:
     cutoff = now - timedelta(days=days)
     # Not yet redacted, or quarantined again (payload written afresh) since it was.
     unredacted = or_(q.c.redacted_at.is_(None), q.c.redacted_at < q.c.quarantined_at)
-    rows = conn.execute(select(q.c.portal_code, q.c.record_key, q.c.version_key, q.c.payload)
+    rows = conn.execute(select(q.c.portal_code, q.c.record_key, q.c.version_key, q.c.payload,
+                               q.c.reason, q.c.value)
                         .where(unredacted,
                                or_(q.c.quarantined_at < cutoff,
                                    and_(q.c.status == "replayed", q.c.replayed_at < cutoff)))
@@ -157,11 +164,67 @@ def redact_quarantine(conn, days: int | None, now: datetime) -> int:
         return 0
     stmt = (update(q).where(q.c.portal_code == bindparam("p"), q.c.record_key == bindparam("k"),
                             q.c.version_key == bindparam("v"))
-            .values(payload=bindparam("new_payload"), redacted_at=now))
+            .values(payload=bindparam("new_payload"), reason=bindparam("new_reason"),
+                    value=bindparam("new_value"), redacted_at=now))
     params = [{"p": r.portal_code, "k": r.record_key, "v": r.version_key,
-               "new_payload": redact_payload(r.payload)} for r in rows]
+               "new_payload": redact_payload(r.payload),
+               "new_reason": mask_value(r.reason), "new_value": mask_value(r.value)}
+              for r in rows]
     for start in range(0, len(params), 2000):
         conn.execute(stmt, params[start:start + 2000])
     log.info("quarantine: personal fields blanked in %d payloads older than %d days",
              len(params), days)
     return len(params)
+
+
+def redact_validation_samples(conn, days: int | None, now: datetime) -> int:
+    """Clear the samples (partial_unexpected_list, observed_value) of dq_validation_result
+    rows validated more than `days` days before `now`. Returns rows cleared."""
+    from sqlalchemy import or_, update
+
+    from egov.warehouse.schema import dq_validation_result as t
+
+    if days is None:
+        return 0
+    if days < 0:
+        raise ValueError("days must be >= 0")
+    cutoff = _naive_local(now) - timedelta(days=days)
+    done = conn.execute(update(t).where(
+        t.c.validated_at < cutoff,
+        or_(t.c.partial_unexpected_list.is_not(None), t.c.observed_value.is_not(None)))
+        .values(partial_unexpected_list=None, observed_value=None))
+    log.info("data quality: samples cleared in %d results older than %d days",
+             done.rowcount, days)
+    return done.rowcount
+
+
+def purge_data_docs(root, days: int | None, now: datetime) -> int:
+    """Delete the GX Data Docs validation results (`.json`) and pages (`.html`) under `root`
+    written more than `days` days before `now`, then rewrite the site's index. Only files
+    under a `validations` folder of the project are touched. Returns files deleted."""
+    from egov.quality import docs_site
+    from egov.quality.data_docs import restrict, site_dir
+
+    if days is None:
+        return 0
+    if days < 0:
+        raise ValueError("days must be >= 0")
+    root = Path(root)
+    if not root.exists():
+        return 0
+    cutoff = (_naive_local(now) - timedelta(days=days)).timestamp()
+    removed = 0
+    for path in list(root.rglob("*")):
+        if path.is_symlink() or not path.is_file() or path.suffix not in (".json", ".html") \
+                or "validations" not in path.relative_to(root).parts:
+            continue
+        if path.stat().st_mtime < cutoff:
+            path.unlink()
+            removed += 1
+    site = site_dir(root)
+    if removed and site.exists():
+        docs_site.write_index(site, root)
+        restrict(root)
+    log.info("data docs %s: %d validation files older than %d days deleted", root, removed,
+             days)
+    return removed

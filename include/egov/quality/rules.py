@@ -45,7 +45,12 @@ def safe_value(field_name: str, value):
 
 
 def short_repr(value, limit: int = MAX_VALUE_CHARS) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except RecursionError:  # nested too deeply to show: its deepest values cut
+        from egov.masking import shallow
+
+        text = repr(shallow(value, 8))
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -61,7 +66,9 @@ class Failure:
     severity: str = ERROR
 
     def __post_init__(self):
-        object.__setattr__(self, "value", safe_value(self.field, self.value))
+        from egov.masking import mask_value
+
+        object.__setattr__(self, "value", mask_value(safe_value(self.field, self.value)))
 
     @property
     def reason(self) -> str:

@@ -88,7 +88,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["init"])
     parser.add_argument("--settings", type=Path, help="default: include/config/deployment.yaml")
     args = parser.parse_args(argv)
-    return init(load_settings(args.settings))
+    if args.settings is not None and not args.settings.is_file():
+        parser.error(f"--settings: no deployment file at {args.settings}")
+    try:
+        settings = load_settings(args.settings)
+    except (OSError, ValueError, ConfigError) as exc:  # unreadable, not YAML, incomplete
+        print(f"error: deployment settings: {exc}", file=sys.stderr)
+        return 2
+    return init(settings)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ temporary file renamed over it), so it is never seen half-written. Local folders
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import os
 import re
@@ -41,9 +42,15 @@ def _path(location: str) -> Path:
     return Path(location)
 
 
-def run_key(run_id: str) -> str:
-    """A run id as a folder name."""
+def _legacy_run_key(run_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", run_id).strip("_") or "run"
+
+
+def run_key(run_id: str) -> str:
+    """A run id as a folder name: readable, plus a short hash of the exact id (two ids that
+    differ only in characters a folder name cannot hold, ':' / '+' vs '_', never meet)."""
+    digest = hashlib.sha256(run_id.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    return f"{_legacy_run_key(run_id)}-{digest}"
 
 
 def run_folder(portal_code: str, run_id: str, root: str | None = None, window: int = 0) -> Path:
@@ -52,8 +59,10 @@ def run_folder(portal_code: str, run_id: str, root: str | None = None, window: i
 
 
 def is_run_folder_of(name: str, run_id: str) -> bool:
-    """Whether a folder name is one `run_folder` gives for `run_id`."""
-    return re.fullmatch(re.escape(run_key(run_id)) + r"\.w\d{3,}", name) is not None
+    """Whether a folder name is one `run_folder` gives for `run_id` (or gave, before the
+    hash was added: such folders stay recognised, for retention)."""
+    return any(re.fullmatch(re.escape(key) + r"\.w\d{3,}", name) is not None
+               for key in (run_key(run_id), _legacy_run_key(run_id)))
 
 
 def _private_dir(folder: Path) -> None:

@@ -194,8 +194,11 @@ def upsert_quarantine(conn, portal_code: str, rejected, *, run_id: str, now: dat
 
 def newest_update(versions: list[RecordVersion]) -> datetime | None:
     """The newest NgayCapNhat of `versions` that may move the watermark: never one stamped
-    after the request that returned it (rule updated_at_future)."""
-    moments = [v.updated_at for v in versions if v.updated_at is not None and not v.is_future]
+    more than a day after the request that returned it (rule updated_at_future), and never
+    past that request: a version stamped by a clock running ahead is kept, but the watermark
+    stops at the request moment, so changes stamped between the two are read next time."""
+    moments = [v.updated_at if v.requested_at is None else min(v.updated_at, v.requested_at)
+               for v in versions if v.updated_at is not None and not v.is_future]
     return max(moments, default=None)
 
 

@@ -15,18 +15,20 @@ def main(argv: list[str] | None = None) -> int:
     from sqlalchemy import select
 
     from egov.serve.alerts.state import silence
+    from egov.warehouse.cli_args import days, existing_warehouse
     from egov.warehouse.db import make_engine
     from egov.warehouse.migrations import upgrade
     from egov.warehouse.schema import alert_state
 
     parser = argparse.ArgumentParser(prog="python -m egov.serve.alerts", description=__doc__)
-    parser.add_argument("--url", help="SQLAlchemy URL (default: connection egov_warehouse)")
+    parser.add_argument("--url", type=existing_warehouse,
+                        help="SQLAlchemy URL (default: connection egov_warehouse)")
     sub = parser.add_subparsers(dest="command", required=True)
     listing = sub.add_parser("list", help="alert keys and their last state")
     listing.add_argument("--all", action="store_true", help="also the keys in state ok")
     on = sub.add_parser("silence", help="no message for matching keys for N days")
     on.add_argument("pattern")
-    on.add_argument("--days", type=float, required=True)
+    on.add_argument("--days", type=days, required=True, help="0 < N <= 36500")
     on.add_argument("--by", default=None)
     off = sub.add_parser("unsilence", help="lift a silence")
     off.add_argument("pattern")

@@ -6,6 +6,11 @@
 - e-mail, connection `egov_smtp` (EGOV_ALERT_SMTP_CONN), e.g.
   `AIRFLOW_CONN_EGOV_SMTP='smtp://user:pass@mail.example.vn:587?from=egov@example.vn&to=a@x.vn,b@x.vn&starttls=true'`.
 A connection that is not defined is a channel turned off.
+
+A webhook answering a redirect (3xx) is an error, never followed (the headers and the
+credentials would go to another host). SMTP with `starttls=true` or `ssl=true` verifies the
+server's certificate against the system's CAs (or the extra `ca_file`); a login is only ever
+sent over TLS.
 """
 
 from __future__ import annotations
@@ -76,15 +81,38 @@ def post_webhook(conn_id: str, payload: dict[str, Any], *, timeout: float = 20) 
         headers["Authorization"] = f"Basic {token}"
     body = json.dumps(payload, ensure_ascii=False, default=str).encode("utf-8")
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    opener = _no_redirects()
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        with opener.open(request, timeout=timeout) as response:
             if response.status >= 300:
                 raise ChannelError(f"webhook {conn_id}: HTTP {response.status}")
     except urllib.error.HTTPError as exc:
+        if 300 <= exc.code < 400:
+            raise ChannelError(f"webhook {conn_id}: HTTP {exc.code}: a redirect, not "
+                               "followed (set the connection to the final URL)") from None
         raise ChannelError(f"webhook {conn_id}: HTTP {exc.code}") from None
     except (urllib.error.URLError, OSError) as exc:
         raise ChannelError(f"webhook {conn_id}: {type(exc).__name__}: {exc}") from None
     return True
+
+
+def _no_redirects():
+    """An opener that follows no redirect: a 3xx answer is raised as an HTTPError."""
+    import urllib.request
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, req, fp, code, msg, headers, newurl):
+            return None
+
+    return urllib.request.build_opener(NoRedirect)
+
+
+def _tls_context(extra: dict):
+    """Certificates verified (host name included); extra `ca_file` adds a private CA."""
+    import ssl
+
+    ca_file = extra.get("ca_file")
+    return ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
 
 
 def _flag(value: Any, default: bool = False) -> bool:
@@ -115,14 +143,22 @@ def send_email(conn_id: str, subject: str, body: str, *, timeout: float = 30) ->
     message["Date"] = formatdate(localtime=True)
     message["Message-ID"] = make_msgid(domain="egov.alerts")
     message.set_content(body)
-    use_ssl = _flag(extra.get("ssl"))
+    use_ssl, starttls = _flag(extra.get("ssl")), _flag(extra.get("starttls"))
     port = int(conn.port or (465 if use_ssl else 25))
+    login = bool(conn.login and conn.password)
+    if login and not (use_ssl or starttls):
+        raise ChannelError(f"smtp {conn_id}: refusing to send a password without TLS "
+                           "(set starttls=true or ssl=true in the connection extra)")
     try:
-        smtp_cls = smtplib.SMTP_SSL if use_ssl else smtplib.SMTP
-        with smtp_cls(conn.host, port, timeout=timeout) as smtp:
-            if _flag(extra.get("starttls")):
-                smtp.starttls()
-            if conn.login and conn.password:
+        context = _tls_context(extra) if use_ssl or starttls else None
+        if use_ssl:
+            smtp_cm = smtplib.SMTP_SSL(conn.host, port, timeout=timeout, context=context)
+        else:
+            smtp_cm = smtplib.SMTP(conn.host, port, timeout=timeout)
+        with smtp_cm as smtp:
+            if starttls and not use_ssl:
+                smtp.starttls(context=context)
+            if login:
                 smtp.login(conn.login, conn.password)
             smtp.send_message(message, from_addr=sender, to_addrs=recipients)
     except (smtplib.SMTPException, OSError) as exc:

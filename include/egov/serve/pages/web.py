@@ -39,16 +39,27 @@ def security_headers(csp: str) -> dict[str, str]:
 Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(HTTPBearer(auto_error=False))]
 
 
+ROLE_DENIED = "your Airflow role may not read these pages"
+
+
 def signed_in_dependency() -> Callable[[Request, HTTPAuthorizationCredentials | None], Awaitable[None]]:
     """The API server's own check that the caller is a signed-in Airflow user (the UI's JWT
     cookie `_token` or an `Authorization: Bearer` token): 401/403 otherwise. It is what
     `airflow.api_fastapi.core_api.security.requires_authenticated` runs (`get_user`),
     imported on the first request: every Airflow process loads the plugins, and that module
-    costs ~1.5 s to import."""
+    costs ~1.5 s to import. Then the auth manager decides whether the user's role may read
+    the Airflow UI (`is_authorized_view(WEBSITE)`: any role of the simple auth manager; the
+    roles given "Website" read with FAB): 403 otherwise."""
     async def signed_in(request: Request, credentials: Bearer) -> None:
+        from airflow.api_fastapi.app import get_auth_manager
+        from airflow.api_fastapi.auth.managers.models.resource_details import AccessView
         from airflow.api_fastapi.core_api.security import get_user
+        from fastapi import HTTPException
 
-        await get_user(request, None, credentials)
+        user = await get_user(request, None, credentials)
+        if not get_auth_manager().is_authorized_view(access_view=AccessView.WEBSITE,
+                                                     user=user):
+            raise HTTPException(status_code=403, detail=ROLE_DENIED)
 
     return signed_in
 
@@ -119,9 +130,13 @@ def install_common(app: FastAPI, csp: str) -> None:
     async def _http_error(request: Request, exc: HTTPException) -> Response:
         if exc.status_code in (401, 403) and "text/html" in request.headers.get("accept", ""):
             target = str(request.url.path)
+            title, text = ("Cần đăng nhập", "Trang này chỉ dành cho người dùng đã đăng nhập "
+                           "Airflow.")
+            if exc.detail == ROLE_DENIED:
+                title, text = ("Không đủ quyền", "Vai trò Airflow của tài khoản này không "
+                               "được xem trang này. Hãy đăng nhập bằng tài khoản khác.")
             body = ("<!DOCTYPE html><html lang='vi'><head><meta charset='utf-8'>"
-                    "<title>Cần đăng nhập</title></head><body><h1>Cần đăng nhập</h1>"
-                    "<p>Trang này chỉ dành cho người dùng đã đăng nhập Airflow.</p>"
+                    f"<title>{title}</title></head><body><h1>{title}</h1><p>{text}</p>"
                     f"<p><a href='{html.escape(login_url(target))}'>Đăng nhập</a></p>"
                     "</body></html>")
             return HTMLResponse(body, status_code=exc.status_code, headers=headers)

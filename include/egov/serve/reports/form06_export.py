@@ -25,6 +25,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from egov.serve.reports.cells import csv_value, xlsx_texts_only
 from egov.serve.reports.labels import LEVEL_VI
 from egov.warehouse.schema import FORM06_COUNTS
 
@@ -186,7 +187,7 @@ def write_csv(rows: list[dict[str, Any]], path: Path) -> Path:
         for r in ordered:
             r = {**r, "field_name": clean_name(r.get("field_name")),
                  "unit_name": clean_name(r.get("unit_name"))}
-            writer.writerow(["" if r.get(c) is None else r.get(c) for c in CSV_COLUMNS])
+            writer.writerow([csv_value(r.get(c)) for c in CSV_COLUMNS])
     return path
 
 
@@ -335,6 +336,7 @@ def write_xlsx(rows: list[dict], path: Path, *, as_of: date, portal_name: str = 
         ws.row_dimensions[header + 2].height = 60
         ws.freeze_panes = f"C{header + 4}"
         _print_setup(ws, f"{header}:{header + 3}")
+        xlsx_texts_only(ws)
         listed.append((unit, name, first.get("unit_level"), title, total))
     # The index: every unit's sheet, with its name and its total (1).
     index["A1"] = f"{FORM_CODE} — {FORM_TITLE.capitalize()}"
@@ -359,6 +361,7 @@ def write_xlsx(rows: list[dict], path: Path, *, as_of: date, portal_name: str = 
         index.column_dimensions[letter].width = width
     index.freeze_panes = "A6"
     _print_setup(index, "5:5")
+    xlsx_texts_only(index)
     if not listed:
         wb.create_sheet("empty")
     wb.save(path)

@@ -164,10 +164,13 @@ def publish_days(days: Iterable[date] | None, *, engine: Engine | None = None) -
 
 
 def main(argv: list[str] | None = None) -> int:
+    from egov.warehouse.cli_args import existing_warehouse
+
     parser = argparse.ArgumentParser(description="Write the HTML report and Biểu 06 files.")
     parser.add_argument("--as-of", type=date.fromisoformat, action="append",
                         help="as-of day (repeat; default: the newest in the warehouse)")
-    parser.add_argument("--url", help="warehouse SQLAlchemy URL (default: egov_warehouse)")
+    parser.add_argument("--url", type=existing_warehouse,
+                        help="warehouse SQLAlchemy URL (default: egov_warehouse)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     if args.url:

@@ -95,9 +95,12 @@ def outlook_report(conn: Connection, as_of: date) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from egov.warehouse.cli_args import existing_warehouse
+
     parser = argparse.ArgumentParser(description="Print the target report from the warehouse.")
     parser.add_argument("--as-of", type=date.fromisoformat, help="default: the latest as-of day")
-    parser.add_argument("--url", help="SQLAlchemy URL (default: connection egov_warehouse)")
+    parser.add_argument("--url", type=existing_warehouse,
+                        help="SQLAlchemy URL (default: connection egov_warehouse)")
     parser.add_argument("--outlook", action="store_true",
                         help="only the running-year targets and what it takes to meet them")
     args = parser.parse_args(argv)

@@ -292,7 +292,12 @@ def applicant_hash(id_number: Any, key: bytes | None) -> str | None:
 # ----------------------------------------------------------------------------- keys
 
 def canonical_json(record: Any) -> str:
-    return json.dumps(record, ensure_ascii=False, sort_keys=True, default=str)
+    try:
+        return json.dumps(record, ensure_ascii=False, sort_keys=True, default=str)
+    except RecursionError:  # nested too deeply to write: its deepest values cut
+        from egov.masking import shallow
+
+        return json.dumps(shallow(record), ensure_ascii=False, sort_keys=True, default=str)
 
 
 def payload_json(record: Any) -> str:
@@ -347,10 +352,10 @@ def dedup_key(item: Any) -> tuple[str, str]:
 RECORD_COLUMNS = ("is_object", "MaHoSo", "MaDonVi", "TrangThaiHoSo", "KenhThucHien",
                   "fees_valid", *DATE_FIELDS, *(f"{n}__real" for n in DATE_FIELDS),
                   "received_day", "due_day", "NgayCapNhat__not_future", "procedure_code",
-                  "LoaiDoiTuong", "MucDoHaiLong")
+                  "LoaiDoiTuong", "MucDoHaiLong", "nesting")
 
 _NON_OBJECT_CHECKS = (False, None, None, "invalid:None", None, True, *(None,) * 10, None, None,
-                      None, "", None, None)
+                      None, "", None, None, True)
 
 
 @dataclass(slots=True, eq=False)
@@ -393,6 +398,35 @@ class RecordVersion:
 
 _FUTURE_COLUMN = RECORD_COLUMNS.index("NgayCapNhat__not_future")
 assert len(_NON_OBJECT_CHECKS) == len(RECORD_COLUMNS)
+
+
+MAX_NESTING = 64  # levels of arrays / objects in one field of a record version
+
+
+def _over(value, limit: int) -> bool:
+    """Whether `value` holds arrays / objects more than `limit` levels deep (level by level,
+    no recursion)."""
+    level = [value]
+    for _ in range(limit):
+        deeper = []
+        for node in level:
+            for child in node.values() if type(node) is dict else node:
+                if type(child) is list or type(child) is dict:
+                    deeper.append(child)
+        if not deeper:
+            return False
+        level = deeper
+    return True
+
+
+def _nesting(item: dict):
+    """True, or the fields (comma separated) whose value is nested deeper than MAX_NESTING."""
+    for v in item.values():
+        if (type(v) is list or type(v) is dict) and v and _over(v, MAX_NESTING):
+            return ", ".join(sorted(str(k) for k, x in item.items()
+                                    if (type(x) is list or type(x) is dict) and x
+                                    and _over(x, MAX_NESTING)))
+    return True
 
 
 def parse_version(item: Any, requested_at: datetime | None = None) -> RecordVersion:
@@ -448,6 +482,7 @@ def parse_version(item: Any, requested_at: datetime | None = None) -> RecordVers
         code_key(procedure) or "",
         _check_int(get("LoaiDoiTuong"), nullable=True),
         _check_int(get("MucDoHaiLong"), nullable=True),
+        _nesting(item),
     )
 
     field_name = get("TenLinhVuc")
