@@ -54,11 +54,12 @@ def shallow(value: Any, limit: int) -> Any:
     TOO_DEEP (no recursion): for writing a parsed value that json.dumps or repr cannot."""
     if not isinstance(value, dict | list):
         return value
-    top: dict | list = {} if isinstance(value, dict) else []
-    stack = [(value, top, 1)]
+    top: dict[Any, Any] | list[Any] = {} if isinstance(value, dict) else []
+    stack: list[tuple[Any, Any, int]] = [(value, top, 1)]
     while stack:
         src, dst, depth = stack.pop()
         for key, child in (src.items() if isinstance(src, dict) else enumerate(src)):
+            new: Any
             if isinstance(child, dict | list):
                 if depth >= limit:
                     new = TOO_DEEP

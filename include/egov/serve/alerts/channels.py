@@ -20,6 +20,9 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import ssl
+    import urllib.request
+
     from airflow.sdk import Connection
 
 log = logging.getLogger(__name__)
@@ -96,18 +99,19 @@ def post_webhook(conn_id: str, payload: dict[str, Any], *, timeout: float = 20) 
     return True
 
 
-def _no_redirects():
+def _no_redirects() -> urllib.request.OpenerDirector:
     """An opener that follows no redirect: a 3xx answer is raised as an HTTPError."""
     import urllib.request
 
     class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, req, fp, code, msg, headers, newurl):
+        def redirect_request(self, req: Any, fp: Any, code: Any, msg: Any, headers: Any,
+                             newurl: Any) -> None:
             return None
 
     return urllib.request.build_opener(NoRedirect)
 
 
-def _tls_context(extra: dict):
+def _tls_context(extra: dict[str, Any]) -> ssl.SSLContext:
     """Certificates verified (host name included); extra `ca_file` adds a private CA."""
     import ssl
 
@@ -152,14 +156,15 @@ def send_email(conn_id: str, subject: str, body: str, *, timeout: float = 30) ->
     try:
         context = _tls_context(extra) if use_ssl or starttls else None
         if use_ssl:
-            smtp_cm = smtplib.SMTP_SSL(conn.host, port, timeout=timeout, context=context)
+            smtp_cm: smtplib.SMTP = smtplib.SMTP_SSL(conn.host, port, timeout=timeout,
+                                                     context=context)
         else:
             smtp_cm = smtplib.SMTP(conn.host, port, timeout=timeout)
         with smtp_cm as smtp:
             if starttls and not use_ssl:
                 smtp.starttls(context=context)
             if login:
-                smtp.login(conn.login, conn.password)
+                smtp.login(conn.login or "", conn.password or "")
             smtp.send_message(message, from_addr=sender, to_addrs=recipients)
     except (smtplib.SMTPException, OSError) as exc:
         raise ChannelError(f"smtp {conn_id}: {type(exc).__name__}: {exc}") from None

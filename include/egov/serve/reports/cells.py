@@ -5,7 +5,11 @@ these two functions; nothing else decides."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from openpyxl.cell.cell import Cell
+    from openpyxl.worksheet.worksheet import Worksheet
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -23,9 +27,9 @@ def csv_value(value: Any) -> Any:
     return value
 
 
-def xlsx_set(ws, ref: str, value: Any):
+def xlsx_set(ws: Worksheet, ref: str, value: Any) -> Cell:
     """Put `value` into cell `ref` of sheet `ws`; any text is stored as text (type 's')."""
-    cell = ws[ref]
+    cell: Cell = ws[ref]
     cell.value = value
     if isinstance(value, str):
         cell.data_type = "s"
@@ -34,7 +38,7 @@ def xlsx_set(ws, ref: str, value: Any):
     return cell
 
 
-def xlsx_texts_only(ws) -> None:
+def xlsx_texts_only(ws: Worksheet) -> None:
     """After a sheet is filled: every text cell is text, whatever it starts with."""
     for row in ws.iter_rows():
         for cell in row:

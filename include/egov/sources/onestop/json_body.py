@@ -56,7 +56,7 @@ def _cut_deep(text: str) -> str:
     return "".join(out)
 
 
-def _read_cut(data: str | bytes):
+def _read_cut(data: str | bytes) -> Any:
     text = data if isinstance(data, str) else data.decode(json.detect_encoding(data),
                                                           "surrogatepass")
     return _loads(_cut_deep(text.removeprefix("\ufeff")))
@@ -70,7 +70,7 @@ def loads(data: str | bytes) -> Any:
         return _read_cut(data)
 
 
-def _loads(data: str | bytes):
+def _loads(data: str | bytes) -> Any:
     """`json.loads` for a portal body; raises ValueError as it does for text that is not JSON.
 
     msgspec reads the body first (2-3x faster): a strict RFC 8259 parser whose result, when it

@@ -296,8 +296,9 @@ def canonical_json(record: Any) -> str:
         return json.dumps(record, ensure_ascii=False, sort_keys=True, default=str)
     except RecursionError:  # nested too deeply to write: its deepest values cut
         from egov.masking import shallow
+        from egov.sources.onestop.json_body import MAX_DEPTH
 
-        return json.dumps(shallow(record), ensure_ascii=False, sort_keys=True, default=str)
+        return json.dumps(shallow(record, MAX_DEPTH), ensure_ascii=False, sort_keys=True, default=str)
 
 
 def payload_json(record: Any) -> str:
@@ -403,7 +404,7 @@ assert len(_NON_OBJECT_CHECKS) == len(RECORD_COLUMNS)
 MAX_NESTING = 64  # levels of arrays / objects in one field of a record version
 
 
-def _over(value, limit: int) -> bool:
+def _over(value: Any, limit: int) -> bool:
     """Whether `value` holds arrays / objects more than `limit` levels deep (level by level,
     no recursion)."""
     level = [value]
@@ -419,7 +420,7 @@ def _over(value, limit: int) -> bool:
     return True
 
 
-def _nesting(item: dict):
+def _nesting(item: dict[str, Any]) -> bool | str:
     """True, or the fields (comma separated) whose value is nested deeper than MAX_NESTING."""
     for v in item.values():
         if (type(v) is list or type(v) is dict) and v and _over(v, MAX_NESTING):
