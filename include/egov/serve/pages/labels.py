@@ -40,11 +40,11 @@ STATUS_HELP = {
 SORT_KEYS = ("target", "value", "threshold", "margin", "denominator", "status")
 
 
-def sort_rows(rows: list[dict], key: str, *, descending: bool = False) -> list[dict]:
+def sort_rows(rows: list[dict[str, Any]], key: str, *, descending: bool = False) -> list[dict[str, Any]]:
     """Rows of the plan page sorted by one column; rows without a value always last."""
     from fractions import Fraction
 
-    def value(r: dict):
+    def value(r: dict[str, Any]) -> Any:
         if key == "target":
             return r["target_code"]
         if key == "status":
@@ -64,7 +64,7 @@ def sort_rows(rows: list[dict], key: str, *, descending: bool = False) -> list[d
     return present + missing
 
 
-def query(params: dict, **changes) -> str:
+def query(params: dict[str, Any], **changes: Any) -> str:
     """'?a=1&b=2' from `params` updated by `changes`, empty values left out."""
     from urllib.parse import urlencode
 
@@ -139,7 +139,7 @@ def local_time(value: datetime) -> datetime:
     return value.astimezone(ZoneInfo("Asia/Ho_Chi_Minh"))
 
 
-def moment(value) -> str:
+def moment(value: datetime | date | str | None) -> str:
     """A run's time, in Asia/Ho_Chi_Minh (the page says so), 'dd/mm/yyyy HH:MM'."""
     if value is None:
         return "—"

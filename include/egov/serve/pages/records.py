@@ -5,10 +5,18 @@ or not, paged; and the same as CSV. Only non-personal columns of `fct_dossier` a
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import case, func, or_, select
 
 from egov.warehouse.schema import dim_unit, fct_dossier, unit_closure
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from sqlalchemy import ColumnElement, Connection, Select
+
+    from egov.serve.pages.targets_data import UnitRow
 
 PAGE_SIZE = 50
 CHANNEL_VI = {1: "Trực tiếp", 2: "Trực tuyến", 3: "Bưu chính công ích"}
@@ -23,14 +31,14 @@ CSV_HEADER = ("ma_ho_so", "ma_don_vi", "ten_don_vi", "ma_thu_tuc", "ten_thu_tuc"
               "dat_yeu_cau")
 
 
-def _conditions(indicator: str, start: date, end: date):
+def _conditions(indicator: str, start: date, end: date) -> tuple[ColumnElement[bool], ColumnElement[bool]] | None:
     """(counted, passing) conditions of a record indicator over [start, end]; None for a
     catalogue indicator (it counts procedures, not records)."""
     from egov.compute.indicators.snapshots import RECORD_RATIOS, record_conditions
 
     if indicator not in RECORD_RATIOS:
         return None
-    measures = record_conditions(start, end)
+    measures = record_conditions(cast("ColumnElement[date]", start), cast("ColumnElement[date]", end))
     numerator, denominator = RECORD_RATIOS[indicator]
     return (or_(*(measures[m] for m in denominator)),
             or_(*(measures[m] for m in numerator)))
@@ -41,7 +49,7 @@ def period(year: int, as_of: date) -> tuple[date, date]:
 
 
 def _query(unit_code: str, indicator: str, year: int, as_of: date, *, own: bool,
-           only: str | None):
+           only: str | None) -> Select[Any] | None:
     start, end = period(year, as_of)
     found = _conditions(indicator, start, end)
     if found is None:
@@ -67,9 +75,9 @@ def _query(unit_code: str, indicator: str, year: int, as_of: date, *, own: bool,
     return stmt
 
 
-def record_page(conn, unit_code: str, indicator: str, year: int, as_of: date, *,
+def record_page(conn: Connection, unit_code: str, indicator: str, year: int, as_of: date, *,
                 own: bool = False, only: str | None = None, page: int = 1,
-                size: int = PAGE_SIZE) -> dict | None:
+                size: int = PAGE_SIZE) -> dict[str, Any] | None:
     """{"rows", "total", "passing", "page", "pages"}; None for a catalogue indicator.
     Failing records first (those that pull the figure down), then by date and code."""
     stmt = _query(unit_code, indicator, year, as_of, own=own, only=only)
@@ -87,8 +95,8 @@ def record_page(conn, unit_code: str, indicator: str, year: int, as_of: date, *,
             "page": page, "pages": pages, "size": size}
 
 
-def all_records(conn, unit_code: str, indicator: str, year: int, as_of: date, *,
-                own: bool = False, only: str | None = None):
+def all_records(conn: Connection, unit_code: str, indicator: str, year: int, as_of: date, *,
+                own: bool = False, only: str | None = None) -> Iterator[dict[str, Any]]:
     """Every record of the figure (for the CSV), in the page's order, streamed."""
     stmt = _query(unit_code, indicator, year, as_of, own=own, only=only)
     if stmt is None:
@@ -99,7 +107,7 @@ def all_records(conn, unit_code: str, indicator: str, year: int, as_of: date, *,
         yield dict(row)
 
 
-def csv_cell(value) -> str:
+def csv_cell(value: Any) -> str:
     """A CSV cell a spreadsheet shows as text: a value starting with = + - @, a tab or a
     carriage return is prefixed with an apostrophe (no formula runs); None is empty."""
     if value is None:
@@ -108,10 +116,10 @@ def csv_cell(value) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def csv_row(row: dict) -> list[str]:
+def csv_row(row: dict[str, Any]) -> list[str]:
     out = []
     for name in COLUMNS:
-        value = row.get(name)
+        value: Any = row.get(name)
         if name == "channel":
             value = CHANNEL_VI.get(value, value)
         elif name == "status":
@@ -122,7 +130,7 @@ def csv_row(row: dict) -> list[str]:
     return out
 
 
-def own_figures(unit: tuple[int, int] | None, children: list) -> tuple[int, int] | None:
+def own_figures(unit: tuple[int, int] | None, children: list[UnitRow]) -> tuple[int, int] | None:
     """(numerator, denominator) of the unit's own records: its subtree's figures less its
     children's (a tree: the subtree is the unit plus its children's disjoint subtrees)."""
     if unit is None:

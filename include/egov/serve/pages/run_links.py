@@ -6,7 +6,11 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote
+
+if TYPE_CHECKING:
+    from sqlalchemy import ColumnElement
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +26,7 @@ def task_url(run_id: str, task_id: str, map_index: int | None, dag_id: str = DAG
     return url if map_index is None or map_index < 0 else f"{url}/mapped/{map_index}"
 
 
-def failed_tasks(run_ids: list[str], dag_id: str = DAG_ID) -> dict[tuple[str, str], dict]:
+def failed_tasks(run_ids: list[str], dag_id: str = DAG_ID) -> dict[tuple[str, str], dict[str, Any]]:
     """{(run_id, portal_code): {"task_id", "map_index", "url"}} of the failed portal tasks
     (`portal.extract` / `portal.load`, whose map index is named after the portal), from
     Airflow's metadata database; {} when it cannot be read (the page still shows the run)."""
@@ -35,7 +39,7 @@ def failed_tasks(run_ids: list[str], dag_id: str = DAG_ID) -> dict[tuple[str, st
 
         with create_session() as session:
             rows = session.execute(
-                select(TI.run_id, TI.task_id, TI.map_index, TI.rendered_map_index)
+                select(TI.run_id, TI.task_id, TI.map_index, cast("ColumnElement[str | None]", TI.rendered_map_index))
                 .where(TI.dag_id == dag_id, TI.run_id.in_(run_ids),
                        TI.task_id.in_(("portal.extract", "portal.load")),
                        TI.state == "failed")
@@ -44,7 +48,7 @@ def failed_tasks(run_ids: list[str], dag_id: str = DAG_ID) -> dict[tuple[str, st
         log.warning("could not read the failed tasks from Airflow's metadata database",
                     exc_info=True)
         return {}
-    out: dict[tuple[str, str], dict] = {}
+    out: dict[tuple[str, str], dict[str, Any]] = {}
     for run_id, task_id, map_index, label in rows:
         portal = (label or "").split(" ", 1)[0]
         if portal and (run_id, portal) not in out:  # extract before load: the first failure

@@ -30,11 +30,11 @@ def _evaluation_columns(conn: Connection) -> list[Any]:
     return list(mart_target_evaluation.c)
 
 
-def _day(value) -> date:
+def _day(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
-def evaluated_days(conn, plan_code: str | None = None) -> list[date]:
+def evaluated_days(conn: Connection, plan_code: str | None = None) -> list[date]:
     """Every as-of day with target evaluations (of one plan), newest first."""
     t = mart_target_evaluation
     stmt = select(t.c.as_of_date).distinct().order_by(t.c.as_of_date.desc())
@@ -43,11 +43,11 @@ def evaluated_days(conn, plan_code: str | None = None) -> list[date]:
     return [_day(d) for d in conn.execute(stmt).scalars()]
 
 
-def plans(conn, as_of: date | None = None) -> list[dict]:
+def plans(conn: Connection, as_of: date | None = None) -> list[dict[str, Any]]:
     """Each plan at its own latest as-of day (on or before `as_of`), with its counts per
     year and status (for that day): {"counts": {year: {status: n}}}, newest year first."""
     t = mart_target_evaluation
-    latest = select(t.c.plan_code, func.max(t.c.as_of_date).label("as_of"))
+    latest: Any = select(t.c.plan_code, func.max(t.c.as_of_date).label("as_of"))
     if as_of is not None:
         latest = latest.where(t.c.as_of_date <= as_of)
     latest = latest.group_by(t.c.plan_code).subquery()
@@ -58,7 +58,7 @@ def plans(conn, as_of: date | None = None) -> list[dict]:
                                latest.c.as_of == t.c.as_of_date))
             .group_by(t.c.plan_code, t.c.as_of_date, t.c.year, t.c.status)
             .order_by(t.c.plan_code, t.c.year.desc()))
-    out: dict[str, dict] = {}
+    out: dict[str, dict[str, Any]] = {}
     for r in conn.execute(stmt).mappings():
         plan = out.setdefault(r["plan_code"], {
             "plan_code": r["plan_code"], "plan_title": r["plan_title"],
@@ -68,7 +68,7 @@ def plans(conn, as_of: date | None = None) -> list[dict]:
     return list(out.values())
 
 
-def plan_as_of(conn, plan_code: str, on_or_before: date | None = None) -> date | None:
+def plan_as_of(conn: Connection, plan_code: str, on_or_before: date | None = None) -> date | None:
     """The plan's newest evaluated day (on or before `on_or_before`)."""
     t = mart_target_evaluation
     stmt = select(func.max(t.c.as_of_date)).where(t.c.plan_code == plan_code)
@@ -146,7 +146,7 @@ def child_units(conn: Connection, unit_code: str, indicator: str, year: int, as_
             for r in conn.execute(stmt).mappings()]
 
 
-def figure(conn, unit_code: str, indicator: str, year: int, as_of: date) -> UnitRow | None:
+def figure(conn: Connection, unit_code: str, indicator: str, year: int, as_of: date) -> UnitRow | None:
     """The unit's `year` snapshot of `indicator` as of `as_of` (its whole subtree)."""
     s = mart_indicator_snapshot
     row = conn.execute(select(s.c.numerator, s.c.denominator, s.c.value_pct).where(
@@ -199,7 +199,7 @@ def freshness(conn: Connection) -> list[dict[str, Any]]:
     return out
 
 
-def latest_validation(conn) -> dict[str, dict]:
+def latest_validation(conn: Connection) -> dict[str, dict[str, Any]]:
     """Per portal, its own latest validation (the newest run it was validated in): the
     expectations checked and those failed, by severity."""
     from egov.warehouse.schema import dq_validation_result as v
@@ -211,7 +211,7 @@ def latest_validation(conn) -> dict[str, dict]:
     runs = conn.execute(select(v.c.portal_code, v.c.run_id, newest.c.at).distinct().join(
         newest, and_(newest.c.portal_code == v.c.portal_code,
                      newest.c.at == v.c.validated_at))).all()
-    out: dict[str, dict] = {}
+    out: dict[str, dict[str, Any]] = {}
     for portal, run_id, at in runs:
         rows = conn.execute(select(v.c.severity, v.c.success, func.count().label("n"))
                             .where(v.c.portal_code == portal, v.c.run_id == run_id)

@@ -23,11 +23,12 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 from fastapi import File, Request, Response, UploadFile
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Sequence
+    from collections.abc import Awaitable, Callable, Iterator, Sequence
 
     from fastapi import FastAPI
     from jinja2 import Environment
-    from sqlalchemy import Engine
+    from sqlalchemy import Connection, Engine
+    from starlette.types import ExceptionHandler
 
     from egov.serve.pages.targets_data import UnitRow
 
@@ -98,7 +99,7 @@ def _reports() -> list[dict[str, Any]]:
         return []
 
 
-def _portal_status(fresh: list[dict]) -> None:
+def _portal_status(fresh: list[dict[str, Any]]) -> None:
     """Add to each portal's freshness: hours since its last successful load against the
     stale threshold (the alerts' EGOV_ALERT_STALE_HOURS; both times as the warehouse keeps
     them, local), and links into the Airflow UI for its last run and failed task."""
@@ -159,18 +160,18 @@ def create_app(dependencies: Sequence[Callable[..., Any]] = (),
     common = app.exception_handlers[HTTPException]
 
     @app.exception_handler(StarletteHTTPException)
-    async def _not_found(request, exc):
+    async def _not_found(request: Request, exc: StarletteHTTPException) -> Response:
         """404 (an unknown plan, target, unit, file or path): a page, not JSON."""
         if exc.status_code != 404:
-            return await common(request, exc)
+            return await cast("Awaitable[Response]", common(request, exc))
         return render("empty.html", status_code=404, title="Không tìm thấy",
                       message="Không tìm thấy trang này: kế hoạch, chỉ tiêu, đơn vị hoặc tệp "
                               "không có trong kho dữ liệu (có thể đã đổi mã).")
 
-    app.add_exception_handler(HTTPException, _not_found)
+    app.add_exception_handler(HTTPException, cast("ExceptionHandler", _not_found))
 
     @app.exception_handler(RequestValidationError)
-    async def _bad_query(request, exc):
+    async def _bad_query(request: Request, exc: RequestValidationError) -> Response:
         return render("empty.html", status_code=400, title="Địa chỉ không hợp lệ",
                       message="Tham số trên địa chỉ không hợp lệ (năm, ngày hoặc mã đơn vị).")
 
@@ -242,7 +243,7 @@ def create_app(dependencies: Sequence[Callable[..., Any]] = (),
              as_of: date | None = None,
              status: str | None = Query(None, max_length=32),
              sort: str | None = Query(None, max_length=32),
-             order: str | None = Query(None, pattern="^(asc|desc)$")):
+             order: str | None = Query(None, pattern="^(asc|desc)$")) -> Response:
         with engine().connect() as conn:
             if not data.has_tables(conn):
                 raise HTTPException(status_code=404)
@@ -284,7 +285,7 @@ def create_app(dependencies: Sequence[Callable[..., Any]] = (),
     @app.get("/plan/{plan_code}/target/{target_code}", include_in_schema=False)
     def target(plan_code: str, target_code: str, year: int = Query(..., ge=1900, le=9999),
                unit: str | None = Query(None, max_length=64),
-               as_of: date | None = None):
+               as_of: date | None = None) -> Response:
         with engine().connect() as conn:
             row = None
             if data.has_tables(conn):
@@ -323,7 +324,7 @@ def create_app(dependencies: Sequence[Callable[..., Any]] = (),
         # Record counts add up over the tree; catalogue counts do not (a procedure offered
         # by several units counts once in their parent's subtree): no own row for those.
         if point is not None and children and row["indicator_code"] in RECORD_RATIOS:
-            figures = own_figures((point.numerator or 0, point.denominator or 0), children)
+            figures = cast("tuple[int, int]", own_figures((point.numerator or 0, point.denominator or 0), children))
             own = data.UnitRow(unit_code, (current or {}).get("unit_name"), None, False,
                                figures[0], figures[1], value_pct(*figures))
 
@@ -342,7 +343,7 @@ def create_app(dependencies: Sequence[Callable[..., Any]] = (),
                       is_target_unit=unit_code == row["unit_code"], revisions=revisions,
                       awaited=awaited, BASIS_VI=reported_data.BASIS_VI)
 
-    def _figure_of(conn, plan_code, target_code, year, as_of, unit):
+    def _figure_of(conn: Connection, plan_code: str, target_code: str, year: int, as_of: date | None, unit: str | None) -> tuple[dict[str, Any], date, str, dict[str, Any] | None]:
         """(evaluation row, its as-of day, unit code, unit) or 404."""
         row = None
         if data.has_tables(conn):
@@ -360,7 +361,7 @@ def create_app(dependencies: Sequence[Callable[..., Any]] = (),
     def records(plan_code: str, target_code: str, year: int = Query(..., ge=1900, le=9999),
                 unit: str | None = Query(None, max_length=64), as_of: date | None = None,
                 own: bool = False, only: str | None = Query(None, pattern="^(pass|fail)$"),
-                page: int = Query(1, ge=1, le=1_000_000)):
+                page: int = Query(1, ge=1, le=1_000_000)) -> Response:
         from egov.serve.pages import records as rec
 
         with engine().connect() as conn:
@@ -381,7 +382,7 @@ def create_app(dependencies: Sequence[Callable[..., Any]] = (),
     def records_csv(plan_code: str, target_code: str,
                     year: int = Query(..., ge=1900, le=9999),
                     unit: str | None = Query(None, max_length=64), as_of: date | None = None,
-                    own: bool = False, only: str | None = Query(None, pattern="^(pass|fail)$")):
+                    own: bool = False, only: str | None = Query(None, pattern="^(pass|fail)$")) -> Response:
         import csv
         import io
         import re
@@ -395,7 +396,7 @@ def create_app(dependencies: Sequence[Callable[..., Any]] = (),
                                                 unit)
         indicator = row["indicator_code"]
 
-        def lines():
+        def lines() -> Iterator[str]:
             buffer = io.StringIO()
             writer = csv.writer(buffer)
 

@@ -23,13 +23,17 @@ import re
 from collections import defaultdict
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from egov.serve.reports.cells import csv_value, xlsx_texts_only
 from egov.serve.reports.labels import LEVEL_VI
 from egov.warehouse.schema import FORM06_COUNTS
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from openpyxl.worksheet.properties import PageSetupProperties
+    from openpyxl.worksheet.worksheet import Worksheet
     from sqlalchemy import Connection
 
 FORM_CODE = "Biểu số 06/VPCP/KSTT"
@@ -41,7 +45,7 @@ UNKNOWN_FIELD = "(Không xác định lĩnh vực)"
 # (column letter, header of the lowest header row, column number, value of a row): the
 # official columns (1)..(11) of the form, then the withdrawn / stopped records, which the
 # form has no column for, outside its numbering (without them a row would not add up).
-COLUMNS = (
+COLUMNS: tuple[tuple[str, str, str, Callable[[dict[str, Any]], int]], ...] = (
     ("C", "Tổng số", "(1)", lambda r: r["received_online"] + r["received_in_person_or_postal"]
      + r["carried_over"]),
     ("D", "Số kỳ trước chuyển qua", "(2)", lambda r: r["carried_over"]),
@@ -80,7 +84,7 @@ def _day(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
-def field_names(conn) -> dict[tuple[str, str], str]:
+def field_names(conn: Connection) -> dict[tuple[str, str], str]:
     """{(portal, field code): its one spelling}: of the names the records carry for the code
     (portals send the same field in several spellings: spaces, case, NFD, no diacritics),
     the most frequent once cleaned (`clean_name`); ties go to the smallest."""
@@ -90,7 +94,7 @@ def field_names(conn) -> dict[tuple[str, str], str]:
 
     from egov.warehouse.schema import fct_dossier as f
 
-    counts: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    counts: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     stmt = (select(f.c.portal_code, f.c.field_code, f.c.field_name, func.count())
             .where(f.c.field_code.is_not(None), f.c.field_name.is_not(None))
             .group_by(f.c.portal_code, f.c.field_code, f.c.field_name))
@@ -102,7 +106,7 @@ def field_names(conn) -> dict[tuple[str, str], str]:
             for key, c in counts.items()}
 
 
-def read_form06(conn, as_of: date) -> list[dict]:
+def read_form06(conn: Connection, as_of: date) -> list[dict[str, Any]]:
     """Every mart_form06 row of `as_of`, with the unit's name, level and parent; each field
     under its one spelling (`field_names`)."""
     from sqlalchemy import Date, literal, select
@@ -191,11 +195,11 @@ def write_csv(rows: list[dict[str, Any]], path: Path) -> Path:
     return path
 
 
-def _print_setup(ws, header_rows: str) -> None:
+def _print_setup(ws: Worksheet, header_rows: str) -> None:
     """A4 landscape, one page wide, the header rows repeated on every page."""
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    cast("PageSetupProperties", ws.sheet_properties.pageSetUpPr).fitToPage = True
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
     ws.print_title_rows = header_rows
@@ -203,7 +207,7 @@ def _print_setup(ws, header_rows: str) -> None:
     ws.page_margins.left = ws.page_margins.right = 0.4
 
 
-def _signature(ws, line: int, as_of: date) -> int:
+def _signature(ws: Worksheet, line: int, as_of: date) -> int:
     """The date and signature block under the table; returns the next free row."""
     from openpyxl.styles import Alignment, Font
 
@@ -229,7 +233,7 @@ def _signature(ws, line: int, as_of: date) -> int:
     return line + 7
 
 
-def write_xlsx(rows: list[dict], path: Path, *, as_of: date, portal_name: str = "") -> Path:
+def write_xlsx(rows: list[dict[str, Any]], path: Path, *, as_of: date, portal_name: str = "") -> Path:
     """One workbook for one portal and one period: an index sheet, then a sheet per unit,
     like the form, ready to print (A4 landscape, one page wide, header rows repeated) and
     sign (date and signature block)."""
@@ -243,7 +247,7 @@ def write_xlsx(rows: list[dict], path: Path, *, as_of: date, portal_name: str = 
         by_unit[r["unit_code"]].append(r)
         parents[r["unit_code"]] = r.get("parent_code")
     wb = Workbook()
-    index = wb.active
+    index = cast("Worksheet", wb.active)
     index.title = INDEX_SHEET
     thin = Side(style="thin", color="000000")
     box = Border(left=thin, right=thin, top=thin, bottom=thin)
@@ -251,6 +255,7 @@ def write_xlsx(rows: list[dict], path: Path, *, as_of: date, portal_name: str = 
     bold = Font(bold=True)
     used: set[str] = {INDEX_SHEET.lower()}
     listed = []
+    value: Callable[[dict[str, Any]], int] | int | str | None  # a column's, then a cell's
     for unit in unit_order(parents):
         unit_rows = by_unit[unit]
         first = unit_rows[0]

@@ -50,7 +50,7 @@ def with_current_terms(text: str) -> str:
     return text
 
 
-def pct_vi(value, digits: int = 2) -> str:
+def pct_vi(value: Any, digits: int = 2) -> str:
     """12.5 -> '12,50%' (Vietnamese decimal comma); None -> '—'."""
     if value is None:
         return "—"
