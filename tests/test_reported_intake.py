@@ -14,10 +14,11 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
+from egov.cells import text_cell as cell_out
 from egov.compute.plans import load_plan_file
 from egov.pipeline.reported.intake import take_inbox
 from egov.sources.reported.client import receipt_text
-from egov.sources.reported.files import cell_out, safe_name
+from egov.sources.reported.files import safe_name
 from egov.warehouse.schema import (
     dim_unit,
     etl_reported_file,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from egov.cells import text_cell as cell_out
 from egov.sources.reported.columns import (
     COLUMNS,
     INFO_COLUMNS,
@@ -15,7 +16,6 @@ from egov.sources.reported.columns import (
     SHEET,
     header,
 )
-from egov.sources.reported.files import cell_out
 
 if TYPE_CHECKING:
     from openpyxl.worksheet.worksheet import Worksheet

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import case, func, or_, select
 
+from egov.cells import text_cell as csv_cell
 from egov.warehouse.schema import dim_unit, fct_dossier, unit_closure
 
 if TYPE_CHECKING:
@@ -105,15 +106,6 @@ def all_records(conn: Connection, unit_code: str, indicator: str, year: int, as_
         stmt.order_by("passes", fct_dossier.c.received_date, fct_dossier.c.dossier_code))
     for row in result.mappings():
         yield dict(row)
-
-
-def csv_cell(value: Any) -> str:
-    """A CSV cell a spreadsheet shows as text: a value starting with = + - @, a tab or a
-    carriage return is prefixed with an apostrophe (no formula runs); None is empty."""
-    if value is None:
-        return ""
-    text = value.isoformat() if isinstance(value, date) else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def csv_row(row: dict[str, Any]) -> list[str]:

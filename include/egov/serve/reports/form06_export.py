@@ -25,7 +25,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from egov.serve.reports.cells import csv_value, xlsx_texts_only
+from egov.cells import csv_value, xlsx_texts_only
 from egov.serve.reports.labels import LEVEL_VI
 from egov.warehouse.schema import FORM06_COUNTS
 

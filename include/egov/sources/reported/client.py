@@ -24,7 +24,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from egov.sources.reported.files import FileRefused, cell_out, check_size, max_bytes
+from egov.cells import text_cell as cell_out
+from egov.sources.reported.files import FileRefused, check_size, max_bytes
 
 CONN_ID = "egov_reported_inbox"
 FOLDERS = ("inbox", "receipts", "taken", "refused")

@@ -12,7 +12,6 @@ import re
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from typing import Any, cast
 
 from egov.sources.reported.columns import SHEET, header_key
@@ -26,7 +25,6 @@ MAX_CELL_CHARS = 2000
 MAX_UNZIPPED_BYTES = 50 * 1024 * 1024
 MAX_ENTRIES = 500
 MAX_RATIO = 100  # unpacked / packed per entry: more is a zip bomb
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class FileRefused(Exception):
@@ -267,12 +265,3 @@ def read_rows(name: str, data: bytes) -> list[RawRow]:
 
 # ----------------------------------------------------------------------------- going out
 
-def cell_out(value: Any) -> str:
-    """A value as text for a cell another spreadsheet will open: never a live formula
-    (text starting with = + - @ tab or CR gets a leading apostrophe)."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text

@@ -1,10 +1,11 @@
 """Cells of files written for people (CSV, XLSX): a text that a spreadsheet would read as a
 formula (starts with = + - @ tab or CR) is stored as text, never as a formula (OWASP "CSV
 injection"). Numbers, dates and None are left as they are. Every writer of such files uses
-these two functions; nothing else decides."""
+these functions; nothing else decides."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -44,3 +45,12 @@ def xlsx_texts_only(ws: Worksheet) -> None:
         for cell in row:
             if isinstance(cell.value, str):
                 xlsx_set(ws, cell.coordinate, cell.value)
+
+
+def text_cell(value: Any) -> str:
+    """Any value as the text of a cell people open: None empty, a date in ISO form, a
+    formula-like text behind an apostrophe."""
+    if value is None:
+        return ""
+    text = value.isoformat() if isinstance(value, date) else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
