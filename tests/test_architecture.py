@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 EGOV = Path(__file__).resolve().parent.parent / "include" / "egov"
-CROSS_CUTTING = {"settings", "safe_errors", "periods", "assets", "runtime", "masking", "cli_args"}
+CROSS_CUTTING = {"settings", "safe_errors", "periods", "assets", "runtime", "masking", "cells"}
 # A stage may import the stages of a lower rank, its own package and the cross-cutting modules.
 RANK = {"sources": 0, "warehouse": 1, "quality": 2, "compute": 2, "serve": 3, "pipeline": 4}
 
