@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -99,7 +100,7 @@ def test_a_complete_read_is_stored_exactly_and_reloading_changes_nothing(
     from egov.sources.dvcqg.raw import read_response
 
     for entry in manifest["responses"]:
-        content = read_response(tmp_path / "_dvcqg" / "phu-tho" / "2026" / "test__1", entry)
+        content = read_response(Path(result["manifest"]).parent, entry)
         assert hashlib.sha256(content).hexdigest() == entry["sha256"]
         assert content == bodies[entry["path"].split("/reporting/")[1]]
     # the same read loaded again (a retried load) changes nothing
@@ -266,12 +267,12 @@ def test_every_query_of_the_operators_doc_runs_and_answers(warehouse, server, tm
           tmp=tmp_path, run_id="test__2")
     doc = (REPO / "docs" / "dvcqg.md").read_text(encoding="utf-8")
     queries = re.findall(r"```sql\n(.*?)```", doc, flags=re.S)
-    assert len(queries) == 3
+    assert len(queries) >= 3  # the first three read what this test loads; the rest must run
     answers = []
     with warehouse.connect() as conn:
-        for q in queries:
+        for n, q in enumerate(queries):
             rows = conn.execute(text(q.strip().rstrip(";"))).mappings().all()
-            assert rows, q
+            assert rows or n >= 3, q
             answers.append(rows)
     [total] = answers[0]
     assert total["total"] == pytest.approx(61.89) and total["max_total"] == 100

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 from datetime import date
 
-from egov.serve.reports.form06_export import CSV_COLUMNS, write_csv, write_xlsx
+from egov.serve.reports.form06_export import CSV_COLUMNS, clean_name, write_csv, write_xlsx
 from egov.warehouse.schema import FORM06_COUNTS
 
 HOSTILE = ['=HYPERLINK("http://evil.example/x","Bấm vào đây")', "cmd|' /C calc'!A0",
@@ -37,10 +37,12 @@ def test_csv_cells_starting_like_a_formula_are_quoted_text(tmp_path):
             v = r[c]
             assert not v.startswith(("=", "+", "-", "@", "\t", "\r")), (c, v)
             if v.startswith("'"):
-                assert v[1:] in HOSTILE
+                assert v[1:] in HOSTILE or v[1:] in {clean_name(t) for t in HOSTILE}
         assert [int(r[c]) for c in FORM06_COUNTS] == list(range(len(FORM06_COUNTS)))
+    # Names are written in one spelling (whitespace trimmed, issue 19), then made safe.
+    names = {clean_name(t) for t in HOSTILE}
     assert {r["unit_name"] for r in got} == {"'" + t if t[0] in "=+-@\t\r" else t
-                                            for t in HOSTILE}
+                                            for t in names}
     assert set(CSV_COLUMNS) == set(got[0])
 
 
