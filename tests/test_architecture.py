@@ -150,3 +150,15 @@ def test_the_onestop_hook_is_an_airflow_hook():
 
     assert issubclass(OneStopPortalHook, BaseHook)
     assert OneStopPortalHook.get_conn.__annotations__["return"] in ("PortalClient", PortalClient)
+
+
+def test_the_reported_command_of_the_contract_runs_the_pipeline_module():
+    """`python -m egov.sources.reported` (reported-figures.md) is the pipeline's command,
+    started by name: the source package itself imports no stage."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "egov.sources.reported", "template", "--help"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "--plan" in proc.stdout and "--year" in proc.stdout
