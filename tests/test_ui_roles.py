@@ -5,6 +5,7 @@ gets the page. Real Airflow auth manager (simple), real JWTs, the plugins' own a
 from __future__ import annotations
 
 import importlib.util
+import os
 import secrets
 from pathlib import Path
 
@@ -27,8 +28,12 @@ def metadata_db():
     import subprocess
     import sys
 
+    from airflow import settings
+
+    # The database this process's Airflow reads (another test of the worker may have set it).
+    env = {**os.environ, "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": settings.SQL_ALCHEMY_CONN}
     subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True,
-                   capture_output=True, timeout=600)
+                   capture_output=True, timeout=600, env=env)
 
 
 @pytest.fixture
