@@ -188,3 +188,89 @@ def test_an_open_period_is_not_reconciled(warehouse, server, tmp_path, monkeypat
     _one_stop(warehouse)
     counts = reconcile_step(as_of="2026-09-25", engine=warehouse)
     assert counts["rows"] == 0 and counts["confirmed"] == 1
+
+
+def _unit_of(conn, department_id):
+    return conn.execute(sa.select(dvcqg_score.c.unit_code).distinct().where(
+        dvcqg_score.c.department_id == department_id)).scalar_one()
+
+
+def test_a_proposal_confirmed_on_the_page_maps_until_withdrawn_and_the_file_wins(
+        warehouse, server, tmp_path, monkeypatch):
+    from datetime import datetime
+
+    from egov.pipeline.dvcqg import reconcile_step
+    from egov.warehouse.dvcqg_crosswalk import confirm_proposal, withdraw_confirmation
+    from egov.warehouse.schema import dvcqg_crosswalk_confirmation
+
+    monkeypatch.delenv("EGOV_DVCQG_CROSSWALK_FILE", raising=False)
+    _read(server, warehouse, tmp=tmp_path)
+    _read(server, warehouse, periods=[{"period": "2026-12", "provisional": False}],
+          tmp=tmp_path, run_id="test__2", as_of="2027-01-10")
+    _one_stop(warehouse)
+    reconcile_step(as_of="2027-01-10", run_id="r1", engine=warehouse)
+    shipped, now = load_crosswalk(), datetime(2027, 1, 10, 9, 30)
+    with warehouse.begin() as conn:
+        assert confirm_proposal(conn, TRADE_DEPARTMENT, OTHER_UNIT, user="cchc",
+                                mappings=shipped, now=now) == "not_proposed"
+        assert confirm_proposal(conn, TRADE_DEPARTMENT, TRADE_UNIT, user="cchc",
+                                mappings=shipped, now=now) == "confirmed"
+        assert _unit_of(conn, TRADE_DEPARTMENT) == TRADE_UNIT  # at once
+        rows = conn.execute(sa.select(dvcqg_crosswalk.c.status, dvcqg_crosswalk.c.basis)
+                            .where(dvcqg_crosswalk.c.department_id == TRADE_DEPARTMENT)).all()
+        assert rows == [("confirmed", "page")]  # its proposal is gone
+        # twice (a second editor, a double click): nothing more
+        assert confirm_proposal(conn, TRADE_DEPARTMENT, TRADE_UNIT, user="other",
+                                mappings=shipped, now=now) == "not_proposed"
+        saved = conn.execute(sa.select(dvcqg_crosswalk_confirmation)).mappings().one()
+        assert (saved["department_id"], saved["unit_code"], saved["basis"],
+                saved["confirmed_by"], saved["root_department_id"]) == (
+            TRADE_DEPARTMENT, TRADE_UNIT, "code+name", "cchc", RECORDED_ROOT)
+        assert TRADE_DEPARTMENT not in {r.department_id for r in conn.execute(
+            sa.text("SELECT department_id FROM bi_dvcqg_unmapped"))}
+
+    # the next run keeps it and reconciles the unit (records b and c of 2026)
+    counts = reconcile_step(as_of="2027-01-10", run_id="r2", engine=warehouse)
+    assert (counts["confirmed"], counts["confirmed_on_page"], counts["unmapped"]) == (2, 1, 162)
+    with warehouse.connect() as conn:
+        received = conn.execute(sa.select(mart_source_reconciliation).where(
+            mart_source_reconciliation.c.unit_code == TRADE_UNIT,
+            mart_source_reconciliation.c.period_type == "year",
+            mart_source_reconciliation.c.measure == "received")).one()
+        assert (received.department_id, received.ours_numerator) == (TRADE_DEPARTMENT, 2)
+
+    # a file mapping the department otherwise wins; the page's confirmation is kept
+    cw = tmp_path / "cw.yaml"
+    cw.write_text(f"mappings:\n  - {{department_id: {TRADE_DEPARTMENT}, "
+                  f"unit_code: '{OTHER_UNIT}'}}\n", encoding="utf-8")
+    monkeypatch.setenv("EGOV_DVCQG_CROSSWALK_FILE", str(cw))
+    counts = reconcile_step(as_of="2027-01-10", run_id="r3", engine=warehouse)
+    assert (counts["confirmed"], counts["confirmed_on_page"],
+            counts["page_superseded"]) == (1, 0, 1)
+    with warehouse.begin() as conn:
+        assert _unit_of(conn, TRADE_DEPARTMENT) == OTHER_UNIT
+        assert withdraw_confirmation(conn, TRADE_DEPARTMENT, mappings=load_crosswalk(),
+                                     now=now)
+        assert not withdraw_confirmation(conn, TRADE_DEPARTMENT, mappings=load_crosswalk(),
+                                         now=now)
+    monkeypatch.delenv("EGOV_DVCQG_CROSSWALK_FILE")
+    with warehouse.begin() as conn:  # the shipped file again: the proposal is back
+        from egov.warehouse.dvcqg_crosswalk import store_crosswalk
+
+        store_crosswalk(conn, load_crosswalk(), now=now)
+        assert _unit_of(conn, TRADE_DEPARTMENT) is None
+        assert conn.execute(sa.select(dvcqg_crosswalk.c.unit_code, dvcqg_crosswalk.c.status)
+                            .where(dvcqg_crosswalk.c.department_id == TRADE_DEPARTMENT)
+                            ).all() == [(TRADE_UNIT, "proposed")]
+
+
+def test_the_crosswalk_file_written_by_the_page_reads_back(tmp_path):
+    from egov.sources.dvcqg.crosswalk import dump_crosswalk
+
+    mappings = [Mapping("d-1", "000.00.07.H44", "confirmed on the page by cchc"),
+                Mapping("d-2", "U:2", None), Mapping("d-3", "U3", None)]
+    names = {"d-2": "Sở \"Nội vụ\"\n# không phải chú thích: x", "d-9": "khác"}
+    path = tmp_path / "cw.yaml"
+    path.write_text(dump_crosswalk(mappings, names=names), encoding="utf-8")
+    assert load_crosswalk(path) == [mappings[0], Mapping("d-2", "U:2", names["d-2"]),
+                                    mappings[2]]

@@ -222,13 +222,14 @@ def plan_jobs(*, params: dict, logical_date: datetime | None) -> list[dict]:
 
 def reconcile_step(*, as_of: str | date, run_id: str | None = None,
                    engine: Any = None) -> dict[str, Any]:
-    """The crosswalk (the operator's file, proposals for the rest, `dvcqg_score.unit_code`)
-    and the reconciliation with the one-stop records (`mart_source_reconciliation`, the
-    running month's preview), as of `as_of`. Returns counts for the log and the Asset."""
+    """The crosswalk (the operator's file, the page's confirmations, proposals for the rest,
+    `dvcqg_score.unit_code`) and the reconciliation with the one-stop records
+    (`mart_source_reconciliation`, the running month's preview), as of `as_of`.
+    Returns counts for the log and the Asset."""
     from egov.compute.reconciliation import reconcile
     from egov.sources.dvcqg.crosswalk import crosswalk_file, load_crosswalk
     from egov.warehouse.db import make_engine
-    from egov.warehouse.dvcqg import store_crosswalk
+    from egov.warehouse.dvcqg_crosswalk import store_crosswalk
 
     day = as_of if isinstance(as_of, date) else date.fromisoformat(str(as_of))
     mappings = load_crosswalk()
@@ -242,8 +243,12 @@ def reconcile_step(*, as_of: str | date, run_id: str | None = None,
     finally:
         if own:
             engine.dispose()
-    log.info("crosswalk %s: %d confirmed, %d proposals, %d departments unmapped; "
-             "reconciliation as of %s: %d rows, %d flagged", crosswalk_file(),
-             counts["confirmed"], counts["proposed"], counts["unmapped"], day, counts["rows"],
-             counts["flagged"])
+    log.info("crosswalk %s: %d confirmed (%d on the page), %d proposals, %d departments "
+             "unmapped; reconciliation as of %s: %d rows, %d flagged", crosswalk_file(),
+             counts["confirmed"], counts["confirmed_on_page"], counts["proposed"],
+             counts["unmapped"], day, counts["rows"], counts["flagged"])
+    if counts["page_superseded"]:
+        log.warning("%d confirmation(s) made on the Chỉ số 766 page map a department or a "
+                    "unit the crosswalk file maps otherwise: the file's mapping applies",
+                    counts["page_superseded"])
     return {"as_of": day.isoformat(), **counts}

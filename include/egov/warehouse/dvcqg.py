@@ -166,50 +166,6 @@ def apply_unit_codes(conn, where=None) -> None:
     conn.execute(stmt if where is None else stmt.where(where))
 
 
-def store_crosswalk(conn, mappings, *, now: datetime) -> dict[str, int]:
-    """Replace `dvcqg_crosswalk` with the confirmed `mappings` (the operator's file) and the
-    proposals for every other department seen, then set `dvcqg_score.unit_code`. Returns
-    counts: confirmed, proposed, unmapped (departments seen without a confirmed mapping)."""
-    from egov.sources.dvcqg.crosswalk import propose
-    from egov.warehouse.schema import dim_unit
-
-    departments = conn.execute(select(
-        dvcqg_department.c.department_id, dvcqg_department.c.department_code,
-        dvcqg_department.c.department_name, dvcqg_department.c.root_department_id)
-        .order_by(dvcqg_department.c.department_id)).all()
-    units = conn.execute(select(dim_unit.c.unit_code, dim_unit.c.unit_name)
-                         .order_by(dim_unit.c.unit_code)).all()
-    unit_names = {u.unit_code: u.unit_name for u in units}
-    seen = {d.department_id: d for d in departments}
-    proposals = propose([(d.department_id, d.department_code, d.department_name)
-                         for d in departments], [(u.unit_code, u.unit_name) for u in units],
-                        mappings)
-    rows = []
-    for m in mappings:
-        d = seen.get(m.department_id)
-        rows.append({"department_id": m.department_id, "unit_code": m.unit_code,
-                     "status": "confirmed", "basis": "file",
-                     "root_department_id": d.root_department_id if d else None,
-                     "department_name": d.department_name if d else None,
-                     "unit_name": unit_names.get(m.unit_code), "note": m.note,
-                     "updated_at": now})
-    for p in proposals:
-        d = seen[p.department_id]
-        rows.append({"department_id": p.department_id, "unit_code": p.unit_code,
-                     "status": "proposed", "basis": p.basis,
-                     "root_department_id": d.root_department_id,
-                     "department_name": d.department_name,
-                     "unit_name": unit_names.get(p.unit_code), "note": None,
-                     "updated_at": now})
-    conn.execute(delete(dvcqg_crosswalk))
-    if rows:
-        conn.execute(dvcqg_crosswalk.insert(), rows)
-    apply_unit_codes(conn)
-    confirmed = {m.department_id for m in mappings}
-    return {"confirmed": len(mappings), "proposed": len(proposals),
-            "unmapped": sum(1 for d in seen if d not in confirmed)}
-
-
 def _departments(conn, outcome: ReadOutcome, scores: list[dict]) -> None:
     seen = outcome.as_of or outcome.read_at.date()
     latest: dict[str, dict] = {}

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 metadata = MetaData()
@@ -646,6 +647,21 @@ dvcqg_crosswalk = Table(
     Column("note", Text),
     Column("updated_at", DateTime),
     PrimaryKeyConstraint("department_id", "unit_code"),
+)
+
+# Proposals an editor confirmed on the "Chỉ số 766" page (migration 0013): merged with the
+# operator's file by each egov_dvcqg run (the file wins on a conflict).
+dvcqg_crosswalk_confirmation = Table(
+    "dvcqg_crosswalk_confirmation",
+    metadata,
+    Column("department_id", String(64), nullable=False),
+    Column("unit_code", String(255), nullable=False),
+    Column("root_department_id", String(64)),
+    Column("basis", String(32), nullable=False),  # the proposal's: code | name | code+name
+    Column("confirmed_by", String(255), nullable=False),  # the Airflow user
+    Column("confirmed_at", DateTime, nullable=False),
+    PrimaryKeyConstraint("department_id"),
+    UniqueConstraint("unit_code", name="uq_dvcqg_crosswalk_confirmation_unit"),
 )
 
 # dvcqg-766.md "Reconciliation": one row per (period, mapped unit, measure) for the closed

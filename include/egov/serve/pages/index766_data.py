@@ -11,16 +11,22 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, inspect, select, text
 
+from egov.serve.reports.labels import GROUP_LABELS_VI
 from egov.sources.dvcqg.groups import GROUP_CODES
-from egov.warehouse.schema import dvcqg_metric, dvcqg_score, mart_source_reconciliation
+from egov.warehouse.schema import (
+    dim_unit,
+    dvcqg_crosswalk,
+    dvcqg_crosswalk_confirmation,
+    dvcqg_department,
+    dvcqg_metric,
+    dvcqg_score,
+    mart_source_reconciliation,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-GROUP_LABELS = {"transparency": "Công khai, minh bạch", "satisfaction": "Mức độ hài lòng",
-                "digitized": "Số hóa hồ sơ", "progress": "Tiến độ giải quyết",
-                "online_service": "Dịch vụ công trực tuyến",
-                "online_payment": "Thanh toán trực tuyến"}
+GROUP_LABELS = GROUP_LABELS_VI
 PERIOD_TYPES = ("month", "quarter", "year")
 
 
@@ -147,10 +153,13 @@ def unit_detail(conn: Connection, root: str, period_type: str, start: date,
 
 
 def unmapped(conn: Connection, root: str) -> list[dict[str, Any]]:
+    """The departments no confirmed mapping names, those with a proposal first."""
     rows = conn.execute(text(
         "SELECT department_id, department_name, department_code, proposed_unit_code, "
         "proposed_unit_name, proposed_by FROM bi_dvcqg_unmapped "
-        "WHERE root_department_id = :root ORDER BY department_name, proposed_unit_code"),
+        "WHERE root_department_id = :root "
+        "ORDER BY CASE WHEN proposed_unit_code IS NULL THEN 1 ELSE 0 END, department_name, "
+        "proposed_unit_code"),
         {"root": root}).mappings()
     return [dict(r) for r in rows]
 
@@ -163,3 +172,40 @@ def reconciliation_flags(conn: Connection, root: str, period_type: str, start: d
                                r.period_start == start, r.flagged)
                         .order_by(r.unit_code, r.measure)).mappings()
     return [dict(x) for x in rows]
+
+
+def page_confirmations(conn: Connection, root: str) -> list[dict[str, Any]]:
+    """The mappings editors confirmed on the page for the province's departments, newest
+    first: `applied` False when the crosswalk file maps the department or the unit
+    otherwise (the file wins). None before migration 0013."""
+    if "dvcqg_crosswalk_confirmation" not in inspect(conn).get_table_names():
+        return []
+    c, d, u, cw = (dvcqg_crosswalk_confirmation.c, dvcqg_department.c, dim_unit.c,
+                   dvcqg_crosswalk.c)
+    applied = (select(cw.department_id).where(
+        cw.department_id == c.department_id, cw.unit_code == c.unit_code,
+        cw.status == "confirmed", cw.basis == "page").exists())
+    unit_name = select(u.unit_name).where(u.unit_code == c.unit_code).limit(1) \
+        .scalar_subquery()
+    rows = conn.execute(
+        select(c.department_id, c.unit_code, c.basis, c.confirmed_by, c.confirmed_at,
+               d.department_name, unit_name.label("unit_name"), applied.label("applied"))
+        .select_from(dvcqg_crosswalk_confirmation.outerjoin(
+            dvcqg_department, d.department_id == c.department_id))
+        .where(c.root_department_id == root)
+        .order_by(c.confirmed_at.desc(), c.department_id)).mappings()
+    return [{**r, "applied": bool(r["applied"])} for r in rows]
+
+
+def target_department(conn: Connection, unit_code: str, year: int) -> dict[str, Any] | None:
+    """The department the crosswalk maps to `unit_code`, with the year's period of the
+    index (for a target on the index: the link to its figures), or None (unmapped)."""
+    s = dvcqg_score.c
+    row = conn.execute(select(s.root_department_id, s.department_id, s.department_name)
+                       .where(s.unit_code == unit_code, s.period_type == "year",
+                              s.period_start == date(year, 1, 1))
+                       .order_by(s.root_department_id, s.department_id).limit(1)).first()
+    if row is None:
+        return None
+    return {"root": row.root_department_id, "department_id": row.department_id,
+            "name": row.department_name, "period": f"year:{year}-01-01"}

@@ -94,6 +94,10 @@ def indicator_name(code: str | None) -> str:
     """The indicator's Vietnamese name (indicator dictionary), else its code."""
     if not code:
         return "Không đo từ dữ liệu cổng"
+    if code.startswith("dvcqg:"):
+        from egov.serve.reports.labels import index_indicator_name
+
+        return index_indicator_name(code)
     from egov.compute.indicators.dictionary import ENTRIES  # the table dim_indicator's content
 
     for entry in ENTRIES:
@@ -102,18 +106,21 @@ def indicator_name(code: str | None) -> str:
     return code
 
 
-def pct(value: Any) -> str:
-    """12.5 → '12,50%' (Vietnamese decimal comma); None → '—'."""
+def pct(value: Any, measure: str | None = None) -> str:
+    """12.5 → '12,50%' (Vietnamese decimal comma); a `points` measure (the 766 index's
+    scores) → '12,50 điểm'; None → '—'."""
     if value is None:
         return "—"
-    return f"{Decimal(str(value)):.2f}".replace(".", ",") + "%"
+    text = f"{Decimal(str(value)):.2f}".replace(".", ",")
+    return f"{text} điểm" if measure == "points" else f"{text}%"
 
 
-def threshold(value: Any) -> str:
+def threshold(value: Any, measure: str | None = None) -> str:
+    """80 → '80%' (or '80 điểm' for a `points` measure); None → '—'."""
     if value is None:
         return "—"
-    text = f"{Decimal(str(value)).normalize():f}"
-    return text.replace(".", ",") + "%"
+    text = f"{Decimal(str(value)).normalize():f}".replace(".", ",")
+    return f"{text} điểm" if measure == "points" else f"{text}%"
 
 
 def number(value: Any) -> str:

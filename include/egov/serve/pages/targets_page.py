@@ -130,10 +130,10 @@ def create_app(dependencies: Sequence[Callable[..., Any]] = (),
                editor: Callable[..., Awaitable[str | None]] | None = None,
                take_upload: Callable[..., Any] | None = None) -> FastAPI:
     """`editor`: a dependency giving the signed-in user's name when their role may edit
-    (the upload form), else None; `take_upload(name, data, *, user, engine)`: what takes an
-    uploaded file and returns its outcome (egov.pipeline.reported.intake.take_upload, given
-    by the plugin: the pipeline is a stage above this page). Without both nobody may
-    upload."""
+    (the upload form, the crosswalk's confirmations), else None; without it nobody edits.
+    `take_upload(name, data, *, user, engine)`: what takes an uploaded file and returns its
+    outcome (egov.pipeline.reported.intake.take_upload, given by the plugin: the pipeline
+    is a stage above this page); without it nobody uploads."""
     from fastapi import Depends, FastAPI, HTTPException, Query
     from fastapi.responses import FileResponse, HTMLResponse
     from sqlalchemy.exc import SQLAlchemyError
@@ -178,7 +178,7 @@ def create_app(dependencies: Sequence[Callable[..., Any]] = (),
     async def _nobody() -> None:
         return None
 
-    may_edit = Depends(editor if editor and take_upload else _nobody)
+    may_edit = Depends(editor or _nobody)
 
     @app.get("/", include_in_schema=False)
     def index(as_of: date | None = None,
@@ -203,7 +203,7 @@ def create_app(dependencies: Sequence[Callable[..., Any]] = (),
                       docs_pages=run_links.portal_docs_pages(), demo_log=run_links.demo_log(),
                       chosen=as_of if as_of in days else None,
                       receipts=reported_data.recent_receipts(),
-                      can_upload=editor_name is not None)
+                      can_upload=editor_name is not None and take_upload is not None)
 
     @app.post("/upload", include_in_schema=False)
     async def upload(request: Request, file: Annotated[UploadFile, File()],
@@ -213,14 +213,13 @@ def create_app(dependencies: Sequence[Callable[..., Any]] = (),
 
         from egov.sources.reported.files import max_bytes
 
-        if editor_name is None:
+        if editor_name is None or take_upload is None:
             raise HTTPException(status_code=403, detail="Chỉ người dùng được phép sửa mới "
                                                         "được tải số liệu lên")
         if not web.same_origin(request):
             raise HTTPException(status_code=403, detail="Biểu mẫu gửi từ nơi khác")
         data = await file.read(max_bytes() + 1)
-        taker = cast("Callable[..., Any]", take_upload)  # set: else nobody may edit
-        outcome = await run_in_threadpool(taker, file.filename or "tep", data,
+        outcome = await run_in_threadpool(take_upload, file.filename or "tep", data,
                                            user=editor_name, engine=engine())
         from egov.serve.pages import reported_data
 
@@ -309,8 +308,12 @@ def create_app(dependencies: Sequence[Callable[..., Any]] = (),
                         and target_obj.indicator is None):
                     awaited = reported_data.still_to_report(conn, plan_obj, target_obj, year,
                                                             row["as_of_date"])
-            trend, children, point, own = [], [], None, None
-            if row["indicator_code"]:
+            trend, children, point, own, index = [], [], None, None, None
+            if str(row["indicator_code"] or "").startswith("dvcqg:"):
+                from egov.serve.pages import index766_data
+
+                index = index766_data.target_department(conn, unit_code, year)
+            elif row["indicator_code"]:
                 trend = trend_points(conn, unit_code, row["indicator_code"], year, up_to=day)
                 point = data.figure(conn, unit_code, row["indicator_code"], year, day)
                 children = data.worst_first(data.child_units(
@@ -341,6 +344,7 @@ def create_app(dependencies: Sequence[Callable[..., Any]] = (),
                       trend=trend, chart=chart, children=children, verdict=verdict, own=own,
                       has_records=row["indicator_code"] in RECORD_RATIOS,
                       is_target_unit=unit_code == row["unit_code"], revisions=revisions,
+                      index=index, is_index=str(row["indicator_code"] or "").startswith("dvcqg:"),
                       awaited=awaited, BASIS_VI=reported_data.BASIS_VI)
 
     def _figure_of(conn: Connection, plan_code: str, target_code: str, year: int, as_of: date | None, unit: str | None) -> tuple[dict[str, Any], date, str, dict[str, Any] | None]:
@@ -421,66 +425,10 @@ def create_app(dependencies: Sequence[Callable[..., Any]] = (),
         return StreamingResponse(lines(), media_type="text/csv; charset=utf-8", headers={
             "Content-Disposition": f'attachment; filename="{safe}.csv"'})
 
-    def _index766_context(conn: Any, province: str | None, period: str | None
-                          ) -> dict[str, Any] | None:
-        from egov.serve.pages import index766_data as d766
+    from egov.serve.pages import index766_page
 
-        if not d766.has_tables(conn):
-            return None
-        provinces = d766.provinces(conn)
-        chosen = next((p for p in provinces if p["root"] == province), None) if province \
-            else (provinces[0] if provinces else None)
-        if chosen is None:
-            return None
-        periods = d766.periods(conn, chosen["root"])
-        for p in periods:
-            p["key"] = f"{p['type']}:{p['start'].isoformat()}"
-            p["label"] = d766.label(p["type"], p["start"])
-        current = next((p for p in periods if p["key"] == period), None) if period \
-            else (periods[0] if periods else None)
-        if current is None:
-            return None
-        return {"d766": d766, "province": chosen, "provinces": provinces,
-                "periods": periods, "current": current, "period_label": current["label"]}
-
-    @app.get("/index766", include_in_schema=False)
-    def index766(province: str | None = Query(None, max_length=64),
-                 period: str | None = Query(None, max_length=32)) -> Response:
-        with engine().connect() as conn:
-            ctx = _index766_context(conn, province, period)
-            if ctx is None:
-                if province or period:
-                    raise HTTPException(status_code=404)
-                return empty("Chưa có số liệu Chỉ số 766: DAG egov_dvcqg chưa đọc kỳ nào.")
-            d766, root, cur = ctx.pop("d766"), ctx["province"]["root"], ctx["current"]
-            own = d766.province_scores(conn, root, cur["type"], cur["start"]) or {
-                "groups": {}, "max": {}, "total": None, "max_total": None}
-            groups = [{"code": g, "label": d766.GROUP_LABELS.get(g, g),
-                       "short": d766.GROUP_LABELS.get(g, g).split(",")[0],
-                       "score": own["groups"].get(g), "max": own["max"].get(g)}
-                      for g in d766.GROUP_CODES]
-            unmapped = d766.unmapped(conn, root)
-            return render("index766.html", groups=groups, total=own["total"],
-                          max_total=own["max_total"], trend=d766.trend(conn, root),
-                          ranking=d766.ranking(conn, root, cur["type"], cur["start"]),
-                          flags=d766.reconciliation_flags(conn, root, cur["type"],
-                                                          cur["start"]),
-                          unmapped=unmapped,
-                          unmapped_count=len({u["department_id"] for u in unmapped}), **ctx)
-
-    @app.get("/index766/unit/{department_id}", include_in_schema=False)
-    def index766_unit(department_id: str, province: str = Query(..., max_length=64),
-                      period: str = Query(..., max_length=32)) -> Response:
-        with engine().connect() as conn:
-            ctx = _index766_context(conn, province, period)
-            if ctx is None:
-                raise HTTPException(status_code=404)
-            d766, cur = ctx.pop("d766"), ctx["current"]
-            unit = d766.unit_detail(conn, ctx["province"]["root"], cur["type"], cur["start"],
-                                    department_id[:64])
-            if unit is None:
-                raise HTTPException(status_code=404)
-        return render("index766_unit.html", unit=unit, **ctx)
+    index766_page.install(app, render=render, empty=empty, engine=engine, may_edit=may_edit,
+                          prefix=URL_PREFIX)
 
     @app.get("/reports/{name}", include_in_schema=False)
     def report_file(name: str) -> Response:

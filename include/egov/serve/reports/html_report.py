@@ -21,6 +21,7 @@ from egov.serve.reports.labels import (
     OUTLOOK_VI,
     STATUS_COLOURS,
     STATUS_VI,
+    index_indicator_name,
     pct_vi,
     threshold_vi,
     with_current_terms,
@@ -189,7 +190,12 @@ def render_report(conn: Connection, as_of: date, *, files: Sequence[str] = (),
 def _target_row(conn: Connection, r: dict[str, Any], units: dict[str, str], as_of: date) -> str:
     indicator = r.get("indicator_code")
     unit = r["unit_code"]
-    if indicator:
+    measure = r.get("measure")  # "points": the 766 index's scores
+    if indicator and indicator.startswith("dvcqg:"):  # the 766 index: by period, no trend
+        measured = (f"{escape(index_indicator_name(indicator))}<br><span class=\"small\">"
+                    f"{escape(indicator)} · {escape(units.get(unit, unit))}</span>")
+        chart = '<span class="small">Số liệu Cổng quốc gia theo kỳ (trang Chỉ số 766)</span>'
+    elif indicator:
         measured = (f"{escape(with_current_terms(name_vi(indicator)))}<br><span class=\"small\">{escape(indicator)}"
                     f" · {escape(units.get(unit, unit))}</span>")
         points = trend_points(conn, unit, indicator, int(r["year"]), up_to=as_of)
@@ -216,8 +222,8 @@ def _target_row(conn: Connection, r: dict[str, Any], units: dict[str, str], as_o
         f"<td class=\"clause\">{escape(r.get('clause') or '')}<br>"
         f"<span class=\"small\">{escape(r['target_code'])}</span></td>"
         f"<td>{measured}</td>"
-        f"<td class=\"num\">{escape(threshold_vi(r['comparator'], r['threshold_pct']))}</td>"
-        f"<td class=\"num value\">{escape(pct_vi(r.get('value_pct')))}</td>"
+        f"<td class=\"num\">{escape(threshold_vi(r['comparator'], r['threshold_pct'], measure=measure))}</td>"
+        f"<td class=\"num value\">{escape(pct_vi(r.get('value_pct'), measure=measure))}</td>"
         f"<td class=\"num\">{escape(figures)}</td>"
         f"<td>{badge(r['status'])}</td>"
         f"{_outlook_cell(r)}"

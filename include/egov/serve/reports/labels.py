@@ -50,15 +50,38 @@ def with_current_terms(text: str) -> str:
     return text
 
 
-def pct_vi(value: Any, digits: int = 2) -> str:
-    """12.5 -> '12,50%' (Vietnamese decimal comma); None -> '—'."""
+def pct_vi(value: Any, digits: int = 2, measure: str | None = None) -> str:
+    """12.5 -> '12,50%' (Vietnamese decimal comma), '12,50 điểm' for a `points` measure
+    (the 766 index's scores); None -> '—'."""
     if value is None:
         return "—"
     text = f"{Decimal(str(value)):.{digits}f}".replace(".", ",")
-    return f"{text}%"
+    return f"{text} điểm" if measure == "points" else f"{text}%"
 
 
-def threshold_vi(comparator: str, threshold: Any) -> str:
+def threshold_vi(comparator: str, threshold: Any, measure: str | None = None) -> str:
     value = Decimal(str(threshold)).normalize()
     text = format(value, "f").replace(".", ",")
-    return f"{COMPARATOR_VI.get(comparator, comparator)} {text}%"
+    unit = " điểm" if measure == "points" else "%"
+    return f"{COMPARATOR_VI.get(comparator, comparator)} {text}{unit}"
+
+
+# The 766 index's six groups (dvcqg-766.md), as the national portal names them.
+GROUP_LABELS_VI = {"transparency": "Công khai, minh bạch", "satisfaction": "Mức độ hài lòng",
+                   "digitized": "Số hóa hồ sơ", "progress": "Tiến độ giải quyết",
+                   "online_service": "Dịch vụ công trực tuyến",
+                   "online_payment": "Thanh toán trực tuyến"}
+INDEX_RATIOS_VI = {"progress": "tỉ lệ hồ sơ giải quyết đúng hạn",
+                   "online_dossiers": "tỉ lệ hồ sơ trực tuyến",
+                   "online_payment": "tỉ lệ thanh toán trực tuyến"}
+
+
+def index_indicator_name(code: str) -> str:
+    """`dvcqg:...` (an indicator of the 766 index, docs/dvcqg.md) in words."""
+    rest = code[len("dvcqg:"):]
+    if rest == "score":
+        return "Chỉ số 766: tổng điểm"
+    if rest.startswith("score:"):
+        group = rest[len("score:"):]
+        return f"Chỉ số 766: điểm nhóm «{GROUP_LABELS_VI.get(group, group)}»"
+    return f"Chỉ số 766: {INDEX_RATIOS_VI.get(rest, rest)}"

@@ -5,6 +5,8 @@
   default include/config/dvcqg_crosswalk.yaml), top-level key `mappings`: a list of
   `{department_id, unit_code}` (optional `note`). A department or a unit named twice is an
   error naming the file and the entry: one department, one unit.
+* `dump_crosswalk(mappings)`: the same file's text (what the page's download gives, to
+  commit once the page's confirmations are reviewed).
 * `propose(departments, units)`: proposals for the departments the file does not map, by
   code (`H44` → `000.00.00.H44`, `H44.07` → `000.00.07.H44`, or the same code) and by
   normalised name (`normalise_name`). A proposal is not a mapping until confirmed in the
@@ -114,6 +116,30 @@ def load_crosswalk(path: str | os.PathLike[str] | None = None) -> list[Mapping]:
         departments[dep], units[unit] = i, i
         out.append(Mapping(dep, unit, str(note) if note is not None else None))
     return out
+
+
+HEADER = """\
+# The crosswalk of the national portal's departments (`departmentId`, 766 index) to the
+# one-stop portals' units (`MaDonVi`), docs/dvcqg.md "Departments and units". Written by the
+# "Chỉ số 766" page (crosswalk.yaml): the file's mappings, then those confirmed on the page.
+# Review it, then replace include/config/dvcqg_crosswalk.yaml (or EGOV_DVCQG_CROSSWALK_FILE).
+"""
+
+
+def dump_crosswalk(mappings: Iterable[Mapping], names: dict[str, str] | None = None) -> str:
+    """The crosswalk file's text for `mappings` (a department's name as the note when it has
+    none); `load_crosswalk` reads it back to the same mappings."""
+    import yaml
+
+    items = []
+    for m in mappings:
+        item = {"department_id": m.department_id, "unit_code": m.unit_code}
+        note = m.note if m.note is not None else (names or {}).get(m.department_id)
+        if note is not None:
+            item["note"] = note
+        items.append(item)
+    return HEADER + yaml.safe_dump({"mappings": items}, allow_unicode=True, sort_keys=False,
+                                   width=100)
 
 
 def propose(departments: Iterable[tuple[str, str | None, str | None]],
