@@ -70,3 +70,29 @@ def warehouse(request, tmp_path):
     engine.dispose()
     if cleanup:
         drop_pg_database(cleanup)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Longest test files first (tests/file_durations.json, from scripts/test_durations.py;
+    a file not listed counts as short), each file's tests in their own order: with
+    `--dist loadfile` the long end-to-end files start first and no worker waits at the end
+    for another finishing one alone."""
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).with_name("file_durations.json")
+    try:
+        seconds = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    root = Path(str(config.rootpath))
+
+    def weight(item) -> float:
+        try:
+            name = Path(str(item.path)).relative_to(root).as_posix()
+        except ValueError:
+            return 0.0
+        return float(seconds.get(name, 0.0))
+
+    order = {id(item): i for i, item in enumerate(items)}
+    items.sort(key=lambda item: (-weight(item), order[id(item)]))

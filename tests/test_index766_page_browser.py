@@ -156,14 +156,6 @@ def test_the_page_shows_the_warehouse_figures_and_drills_down(live):
             browser.close()
 
 
-def _sign_in_as(page, api, user: str, password: str) -> None:
-    page.goto(f"{api.base}/auth/login")
-    page.fill("input[name=username], #username", user)
-    page.fill("input[name=password], #password", password)
-    page.click("button[type=submit]")
-    page.wait_for_function("document.cookie.includes('_token=')", timeout=60_000)
-
-
 def test_an_editor_confirms_a_proposal_a_viewer_and_another_site_cannot(live):
     import yaml
     from playwright.sync_api import sync_playwright
@@ -179,7 +171,7 @@ def test_an_editor_confirms_a_proposal_a_viewer_and_another_site_cannot(live):
         try:
             viewer = browser.new_context()
             page = viewer.new_page()
-            _sign_in_as(page, api, VIEWER, password)
+            sign_in(page, api, password, user=VIEWER)
             page.goto(f"{api.base}{PREFIX}/index766?period={MONTH}")
             assert page.query_selector(
                 f"#unmapped tr[data-department='{TRADE_DEPARTMENT}'][data-proposal]")
@@ -194,7 +186,7 @@ def test_an_editor_confirms_a_proposal_a_viewer_and_another_site_cannot(live):
                                          accept_downloads=True)
             page = editor.new_page()
             requests = RequestLog(page)
-            _sign_in_as(page, api, EDITOR, api.editor_password)
+            sign_in(page, api, api.editor_password, user=EDITOR)
             response = editor.request.post(  # another site riding on the editor's cookie
                 f"{api.base}{PREFIX}/index766/crosswalk/confirm",
                 headers={"Origin": "http://evil.example"}, form=form)

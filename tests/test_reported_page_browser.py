@@ -16,7 +16,7 @@ import sqlalchemy as sa
 import yaml
 
 from tests.e2e_support import airflow_env, migrate_metadata
-from tests.ui_support import ApiServer, artifacts_dir, launch_chromium
+from tests.ui_support import ApiServer, artifacts_dir, launch_chromium, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -89,14 +89,6 @@ def live(tmp_path_factory):
     engine.dispose()
 
 
-def sign_in(page, api, user: str, password: str) -> None:
-    page.goto(f"{api.base}/auth/login")
-    page.fill("input[name=username], #username", user)
-    page.fill("input[name=password], #password", password)
-    page.click("button[type=submit]")
-    page.wait_for_function("document.cookie.includes('_token=')", timeout=60_000)
-
-
 def test_editor_uploads_viewer_refused_and_the_page_shows_the_figures(live, monkeypatch):
     from playwright.sync_api import sync_playwright
 
@@ -110,7 +102,7 @@ def test_editor_uploads_viewer_refused_and_the_page_shows_the_figures(live, monk
             # A viewer: no form, and the endpoint refuses with 403.
             viewer = browser.new_context()
             page = viewer.new_page()
-            sign_in(page, api, "reader", passwords["reader"])
+            sign_in(page, api, passwords["reader"], user="reader")
             page.goto(f"{api.base}{PREFIX}/")
             assert page.query_selector("form#upload") is None
             response = viewer.request.post(
@@ -123,7 +115,7 @@ def test_editor_uploads_viewer_refused_and_the_page_shows_the_figures(live, monk
             # An editor: the form, the upload, the receipt.
             editor = browser.new_context(viewport={"width": 1400, "height": 1000})
             page = editor.new_page()
-            sign_in(page, api, "editor", passwords["editor"])
+            sign_in(page, api, passwords["editor"], user="editor")
             page.goto(f"{api.base}{PREFIX}/")
             page.set_input_files("form#upload input[type=file]", str(upload))
             page.click("form#upload button[type=submit]")

@@ -124,10 +124,10 @@ def launch_chromium(playwright):
                                       args=CHROMIUM_ARGS)
 
 
-def sign_in(page, server: ApiServer, password: str) -> None:
+def sign_in(page, server: ApiServer, password: str, user: str = USER) -> None:
     """Through the real login page of the SimpleAuthManager."""
     page.goto(f"{server.base}/auth/login")
-    page.fill("input[name=username], #username", USER)
+    page.fill("input[name=username], #username", user)
     page.fill("input[name=password], #password", password)
     page.click("button[type=submit]")
     page.wait_for_function("document.cookie.includes('_token=')", timeout=60_000)
