@@ -147,3 +147,13 @@ def test_a_past_years_trend_spans_that_year_only(warehouse):
         none = trend_points(conn, "U1", "on_time_rate", 2022, up_to=date(2025, 12, 31))
     assert [p.as_of for p in got] == [date(2023, 6, 30), date(2023, 12, 31)]
     assert none == []
+
+
+def test_a_chart_in_points_labels_points_not_percent():
+    svg = trend_svg([Point(date(2026, 7, 1), 58.5), Point(date(2026, 8, 1), 61.89)],
+                    threshold=60, comparator=">=", measure="points")
+    root = parse(svg)
+    texts = [t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert "Chỉ tiêu ≥ 60,00 điểm" in texts and not any(t.endswith("%") for t in texts)
+    tips = [t.text for t in root.iter("{http://www.w3.org/2000/svg}title")][1:]
+    assert tips == ["01/07/2026: 58,50 điểm", "01/08/2026: 61,89 điểm"]

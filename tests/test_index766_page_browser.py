@@ -123,6 +123,15 @@ def test_the_page_shows_the_warehouse_figures_and_drills_down(live):
             total = _value(page.query_selector("#groups tr[data-group='total'] .score"))
             assert total == pytest.approx(sum(scores.values()), abs=0.005)
             assert total == pytest.approx(61.89, abs=0.005)  # the recorded province total
+            months = _rows(engine, "select distinct period_start from dvcqg_score where "
+                                   "department_id = :root and period_type = 'month'",
+                           root=RECORDED_ROOT)
+            dots = page.query_selector_all("#trend-chart svg circle.point")
+            assert len(dots) == len(months) == 1  # the month read: one point, in points
+            tip = dots[0].query_selector("title").text_content()
+            assert tip.endswith(f"{total:.2f}".replace(".", ",") + " điểm"), tip
+            assert "%" not in page.text_content("#trend-chart")
+            page.locator("#trend-chart").screenshot(path=str(shots / "index766-trend.png"))
             rows = page.query_selector_all("#ranking tr[data-department]")
             assert len(rows) == len(ranking) == 163
             shown = [_value(r.query_selector(".total")) for r in rows]

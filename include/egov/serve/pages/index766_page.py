@@ -89,8 +89,9 @@ def install(app: FastAPI, *, render: Callable[..., Response], empty: Callable[[s
                        "score": own["groups"].get(g), "max": own["max"].get(g)}
                       for g in d766.GROUP_CODES]
             unmapped = d766.unmapped(conn, root)
+            trend = d766.trend(conn, root)
             return render("index766.html", groups=groups, total=own["total"],
-                          max_total=own["max_total"], trend=d766.trend(conn, root),
+                          max_total=own["max_total"], trend=trend, chart=_trend_chart(trend),
                           ranking=d766.ranking(conn, root, cur["type"], cur["start"]),
                           flags=d766.reconciliation_flags(conn, root, cur["type"],
                                                           cur["start"]),
@@ -197,6 +198,17 @@ def install(app: FastAPI, *, render: Callable[..., Response], empty: Callable[[s
         body = dump_crosswalk(from_file + from_page, names=names)
         return Response(body, media_type="application/yaml; charset=utf-8", headers={
             "Content-Disposition": 'attachment; filename="dvcqg_crosswalk.yaml"'})
+
+
+def _trend_chart(trend: list[dict[str, Any]]) -> str:
+    """The province's monthly totals as an SVG chart (points, 0–100), or "" without any."""
+    from egov.serve.reports.charts import Point, trend_svg
+
+    if not trend:
+        return ""
+    return trend_svg([Point(t["start"], t["total"]) for t in trend], threshold=None,
+                     comparator=None, title="Tổng điểm theo tháng", measure="points",
+                     width=640, height=200)
 
 
 def _names(conn: Any) -> dict[str, str]:

@@ -37,8 +37,9 @@ def _num(x: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
-def _pct(value: Any) -> str:
-    return f"{float(value):.2f}".replace(".", ",") + "%"
+def _pct(value: Any, measure: str = "percent") -> str:
+    text = f"{float(value):.2f}".replace(".", ",")
+    return f"{text} điểm" if measure == "points" else f"{text}%"
 
 
 def _passes(value: Any, comparator: str | None, threshold: Any) -> bool | None:
@@ -71,12 +72,14 @@ def trend_svg(
     height: int = 200,
     no_data_text: str = "Chưa có số liệu",
     threshold_label: str = "Chỉ tiêu",
+    measure: str = "percent",
 ) -> str:
     """The trend of `points` (sorted by as-of day here) as an SVG string.
 
     The value line breaks where a point has no value; a point is green when it passes the
     threshold (`comparator`, on the shown two-decimal value), red when not; the threshold is
-    a dashed line labelled `threshold_label comparator threshold%`.
+    a dashed line labelled `threshold_label comparator threshold%`. `measure` "points" (the
+    766 index's scores, 100 in all) labels the figures in points instead of percent.
     """
     pts = sorted(points, key=lambda p: p.as_of)
     left, right, top, bottom = 46, 16, 24 if title else 10, 28
@@ -118,7 +121,7 @@ def trend_svg(
         out.append(f'<line x1="{left}" y1="{y}" x2="{left + plot_w}" y2="{y}" '
                    f'stroke="{GRID_COLOUR}" stroke-width="1"/>')
         out.append(f'<text x="{left - 4}" y="{y}" dy="4" text-anchor="end" '
-                   f'fill="{TEXT_COLOUR}">{tick:g}%</text>')
+                   f'fill="{TEXT_COLOUR}">{tick:g}{"" if measure == "points" else "%"}</text>')
         tick += step
     x_labels = {pts[0].as_of, pts[-1].as_of}
     for d in sorted(x_labels):
@@ -135,7 +138,7 @@ def trend_svg(
                    f'class="threshold"/>')
         out.append(f'<text x="{left + plot_w}" y="{y}" dy="{dy}" text-anchor="end" '
                    f'fill="{THRESHOLD_COLOUR}">{escape(threshold_label)} {sign} '
-                   f"{escape(_pct(t_value))}</text>")
+                   f"{escape(_pct(t_value, measure))}</text>")
     segment: list[str] = []
     segments: list[list[str]] = []
     for p in pts:  # the value line, broken where there is no value
@@ -157,7 +160,7 @@ def trend_svg(
         ok = _passes(p.value_pct, comparator, threshold)
         colour = LINE_COLOUR if ok is None else PASS_COLOUR if ok else FAIL_COLOUR
         figures = f" ({p.numerator}/{p.denominator})" if p.denominator is not None else ""
-        tip = f"{p.as_of.strftime('%d/%m/%Y')}: {_pct(p.value_pct)}{figures}"
+        tip = f"{p.as_of.strftime('%d/%m/%Y')}: {_pct(p.value_pct, measure)}{figures}"
         out.append(f'<circle cx="{_num(x_of(p.as_of))}" cy="{_num(y_of(float(p.value_pct)))}" '
                    f'r="3.5" fill="{colour}" class="point"><title>{escape(tip)}</title>'
                    f"</circle>")
