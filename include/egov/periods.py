@@ -68,3 +68,13 @@ def as_of_for_logical_date(logical_date: datetime) -> date:
     if logical_date.tzinfo is None:
         logical_date = logical_date.replace(tzinfo=UTC)
     return logical_date.astimezone(LOCAL_TZ).date() - timedelta(days=1)
+
+
+def run_as_of(params: dict, logical_date: datetime | None) -> date:
+    """A run's as-of day: `params["as_of"]` when given (YYYY-MM-DD), else the day before
+    the logical date's local day; ValueError when the run has neither."""
+    if params.get("as_of"):
+        return date.fromisoformat(str(params["as_of"]))
+    if logical_date is None:
+        raise ValueError("no logical date and no params.as_of: cannot tell the as-of day")
+    return as_of_for_logical_date(logical_date)

@@ -143,18 +143,25 @@ def portals_file() -> Path:
     return Path(os.environ.get("EGOV_PORTALS_FILE") or INCLUDE_DIR / "config" / "portals.yaml")
 
 
-def load_portals(path: Path | None = None) -> list[PortalConfig]:
+def read_yaml_list(path: Path, key: str, what: str) -> list:
+    """The list under the top-level `key` of the YAML file `path` (`what` names the file in
+    errors); ConfigError when the file is unreadable, not YAML or has no such list."""
     import yaml
 
-    path = Path(path or portals_file())
-    text = read_text(path, "portals file")
+    text = read_text(path, what)
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
-    items = doc.get("portals") if isinstance(doc, dict) else None
+    items = doc.get(key) if isinstance(doc, dict) else None
     if not isinstance(items, list):
-        raise ConfigError(f"{path}: portals: must be a list")
+        raise ConfigError(f"{path}: top-level key '{key}' must be a list")
+    return items
+
+
+def load_portals(path: Path | None = None) -> list[PortalConfig]:
+    path = Path(path or portals_file())
+    items = read_yaml_list(path, "portals", "portals file")
     portals, seen = [], set()
     for i, item in enumerate(items):
         where = f"{path}: portals[{i}]"

@@ -44,7 +44,7 @@ def prepare(*, params: dict, logical_date: datetime | None) -> list[dict]:
     """Check plans and settings (before anything touches the warehouse), migrate it, and plan
     the extraction windows: one job per (portal, window)."""
     from egov.compute.plans import load_plans
-    from egov.periods import as_of_for_logical_date
+    from egov.periods import run_as_of
     from egov.settings import (
         check_settings,
         first_load_window_months,
@@ -70,12 +70,10 @@ def prepare(*, params: dict, logical_date: datetime | None) -> list[dict]:
         if plan.portal not in codes:
             log.warning("plan %s (%s): portal %r is not configured; skipped",
                         plan.code, plan.path, plan.portal)
-    if params.get("as_of"):
-        as_of = date.fromisoformat(str(params["as_of"]))
-    elif logical_date is not None:
-        as_of = as_of_for_logical_date(logical_date)
-    else:
-        raise ConfigError("no logical date and no params.as_of: cannot tell the as-of day")
+    try:
+        as_of = run_as_of(params, logical_date)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     full_refresh = bool(params.get("full_refresh"))
     start, overlap, months = history_start(), watermark_overlap(), first_load_window_months()
     if pii_key() is None:  # raises, saying how to set it, unless explicitly optional

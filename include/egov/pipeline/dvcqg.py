@@ -161,7 +161,7 @@ def plan_jobs(*, params: dict, logical_date: datetime | None) -> list[dict]:
     DAG). Checks the settings and the provinces file, migrates the warehouse."""
     from dataclasses import asdict
 
-    from egov.periods import as_of_for_logical_date
+    from egov.periods import run_as_of
     from egov.settings import ConfigError
     from egov.sources.dvcqg.config import check as check_config
     from egov.sources.dvcqg.config import final_after_days
@@ -176,12 +176,10 @@ def plan_jobs(*, params: dict, logical_date: datetime | None) -> list[dict]:
 
     provinces = check_config()
     final_days = final_after_days()
-    if params.get("as_of"):
-        as_of = date.fromisoformat(str(params["as_of"]))
-    elif logical_date is not None:
-        as_of = as_of_for_logical_date(logical_date)
-    else:
-        raise ConfigError("no logical date and no params.as_of: cannot tell the as-of day")
+    try:
+        as_of = run_as_of(params, logical_date)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     wanted = params.get("provinces")
     if wanted:
         known = {p.code for p in provinces}

@@ -15,11 +15,9 @@ REMINDER_KIND = "report_due"
 
 
 def as_of_day(params: dict, logical_date) -> date:
-    from egov.periods import as_of_for_logical_date
+    from egov.periods import run_as_of
 
-    if params.get("as_of"):
-        return date.fromisoformat(str(params["as_of"]))
-    return as_of_for_logical_date(logical_date)
+    return run_as_of(params, logical_date)
 
 
 def _engine():

@@ -15,7 +15,7 @@ from egov.settings import (
     ConfigError,
     check_portal_code,
     env_number,
-    read_text,
+    read_yaml_list,
 )
 
 # A departmentId: the portal's UUIDs; any id of letters, digits and '-' (it keys rows).
@@ -36,17 +36,8 @@ def provinces_file() -> Path:
 
 def load_provinces(path: Path | str | None = None) -> list[Province]:
     """The provinces of the file, checked; ConfigError naming what is wrong."""
-    import yaml
-
     path = Path(path or provinces_file())
-    text = read_text(path, "index provinces file")
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
-    items = doc.get("provinces") if isinstance(doc, dict) else None
-    if not isinstance(items, list):
-        raise ConfigError(f"{path}: top-level key 'provinces' must be a list")
+    items = read_yaml_list(path, "provinces", "index provinces file")
     out: list[Province] = []
     codes: set[str] = set()
     roots: set[str] = set()
